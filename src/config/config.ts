@@ -1,0 +1,104 @@
+import { z } from 'zod';
+
+/**
+ * The one typed, validated configuration object. Nothing else in the code base reads
+ * `process.env`: the app, the scripts, the local stack and the Lambda all call `loadConfig()`.
+ */
+export type AppEnv = 'local' | 'test' | 'aws';
+
+export interface AppConfig {
+  /** `local` and `test` accept the Cognito emulator's issuer; `aws` only real Cognito. */
+  appEnv: AppEnv;
+  port: number;
+  aws: { region: string };
+  dynamodb: {
+    /** Custom endpoint (dynalite, DynamoDB Local); undefined = AWS. */
+    endpoint?: string;
+    table: string;
+  };
+  /** Postgres connection string; undefined until the local stack or the environment gives one. */
+  databaseUrl?: string;
+  cognito: {
+    userPoolId?: string;
+    clientId?: string;
+    /** Cognito emulator endpoint; undefined = AWS's own. Never taken from AWS_ENDPOINT_URL. */
+    endpoint?: string;
+  };
+  /** Secret that signs paging cursors. */
+  cursorSecret: string;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const optional = <T extends z.ZodTypeAny>(schema: T) => z.preprocess(blankToUndefined, schema.optional());
+
+const httpUrl = z
+  .string()
+  .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), 'must be an http(s) URL');
+const postgresUrl = z
+  .string()
+  .refine((v) => URL.canParse(v) && /^postgres(ql)?:$/.test(new URL(v).protocol), 'must be a postgres:// URL');
+
+/** DynamoDB's own naming rule for tables. */
+export const TABLE_NAME_PATTERN = /^[A-Za-z0-9_.-]{3,255}$/;
+
+const schema = z.object({
+  APP_ENV: optional(z.enum(['local', 'test', 'aws'])),
+  PORT: optional(z.coerce.number().int().min(0).max(65535)),
+  AWS_REGION: optional(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must look like us-east-1')),
+  AWS_DEFAULT_REGION: optional(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must look like us-east-1')),
+  DYNAMODB_ENDPOINT: optional(httpUrl),
+  AWS_ENDPOINT_URL: optional(httpUrl),
+  DDB_MESSAGE_TABLE: optional(z.string().regex(TABLE_NAME_PATTERN, '3-255 characters of A-Z a-z 0-9 _ . -')),
+  DATABASE_URL: optional(postgresUrl),
+  CONNECTION_URL: optional(postgresUrl),
+  AWS_COGNITO_USER_POOL_ID: optional(z.string().regex(/^[\w-]+_[0-9A-Za-z]+$/, 'must look like us-east-1_AbC123 or local_xxx')),
+  AWS_COGNITO_USER_POOL_CLIENT_ID: optional(z.string().regex(/^[\w+]+$/, 'must be a Cognito app client id')),
+  COGNITO_ENDPOINT: optional(httpUrl),
+  CURSOR_SECRET: optional(z.string().min(16, 'must be at least 16 characters')),
+});
+
+/** Reads and validates the environment. Throws a ConfigError whose message is one line naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue.path[0] ?? 'environment');
+    throw new ConfigError(`Invalid configuration: ${name} ${issue.message} (got ${JSON.stringify(env[name])})`);
+  }
+  const e = parsed.data;
+  const appEnv = e.APP_ENV ?? 'local';
+  if (appEnv === 'aws' && !e.CURSOR_SECRET) {
+    throw new ConfigError('Invalid configuration: CURSOR_SECRET is required when APP_ENV=aws');
+  }
+  return {
+    appEnv,
+    port: e.PORT ?? 4567,
+    aws: { region: e.AWS_REGION ?? e.AWS_DEFAULT_REGION ?? 'us-east-1' },
+    dynamodb: {
+      endpoint: e.DYNAMODB_ENDPOINT ?? e.AWS_ENDPOINT_URL,
+      table: e.DDB_MESSAGE_TABLE ?? 'cruddur-messages',
+    },
+    databaseUrl: e.DATABASE_URL ?? e.CONNECTION_URL,
+    cognito: {
+      userPoolId: e.AWS_COGNITO_USER_POOL_ID,
+      clientId: e.AWS_COGNITO_USER_POOL_CLIENT_ID,
+      endpoint: e.COGNITO_ENDPOINT,
+    },
+    cursorSecret: e.CURSOR_SECRET ?? 'cruddur-local-cursor-secret-not-for-production',
+  };
+}
+
+/**
+ * AWS SDK v3 warns on every start that later releases need Node 22. The versions are pinned in
+ * package-lock.json, so the warning says nothing actionable to an operator.
+ */
+export function silenceAwsSdkNodeWarning(env: NodeJS.ProcessEnv = process.env): void {
+  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+}

@@ -1,0 +1,73 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Entity, Service, type EntityItem } from 'electrodb';
+import { MESSAGE_TABLE } from './table.definition.js';
+
+/*
+ * The ElectroDB model of the existing Cruddur layout. Key attributes map straight onto `pk`/`sk`
+ * (`field`), so an item carries no extra key copies: a message item has no `message_group_uuid`,
+ * which keeps the `message-group-sk-index` sparse. `casing: "none"` keeps keys byte-exact.
+ * Reads pass `ignoreOwnership: true`: items written by the original tools lack ElectroDB's
+ * `__edb_e__`/`__edb_v__` identifiers.
+ *
+ * `message-group-sk-index` is queried through the MessageGroup entity rather than an ElectroDB
+ * collection: ElectroDB refuses collections on an index whose sort key is also an attribute's field,
+ * and the only items on that sparse index are message groups anyway.
+ */
+export const MESSAGE_PREFIX = 'MSG#';
+export const GROUP_PREFIX = 'GRP#';
+
+const stripPrefix = (prefix: string) => (value?: string) =>
+  value !== undefined && value.startsWith(prefix) ? value.slice(prefix.length) : value;
+
+const sender = {
+  user_uuid: { type: 'string', required: true },
+  user_display_name: { type: 'string', required: true },
+  user_handle: { type: 'string', required: true },
+} as const;
+
+export const messageEntity = new Entity({
+  model: { entity: 'message', version: '1', service: 'cruddur' },
+  attributes: {
+    message_group_uuid: { type: 'string', required: true, field: MESSAGE_TABLE.partitionKey, get: stripPrefix(MESSAGE_PREFIX) },
+    created_at: { type: 'string', required: true, field: MESSAGE_TABLE.sortKey },
+    message_uuid: { type: 'string', required: true },
+    message: { type: 'string', required: true },
+    ...sender,
+  },
+  indexes: {
+    byConversation: {
+      pk: { field: MESSAGE_TABLE.partitionKey, composite: ['message_group_uuid'], template: `${MESSAGE_PREFIX}\${message_group_uuid}`, casing: 'none' },
+      sk: { field: MESSAGE_TABLE.sortKey, composite: ['created_at'], template: '${created_at}', casing: 'none' },
+    },
+  },
+});
+
+export const messageGroupEntity = new Entity({
+  model: { entity: 'message_group', version: '1', service: 'cruddur' },
+  attributes: {
+    owner_user_uuid: { type: 'string', required: true, field: MESSAGE_TABLE.partitionKey, get: stripPrefix(GROUP_PREFIX) },
+    last_reply_at: { type: 'string', required: true, field: MESSAGE_TABLE.sortKey },
+    message_group_uuid: { type: 'string', required: true, field: MESSAGE_TABLE.groupIndex.partitionKey },
+    message: { type: 'string', required: true },
+    ...sender,
+  },
+  indexes: {
+    byOwner: {
+      pk: { field: MESSAGE_TABLE.partitionKey, composite: ['owner_user_uuid'], template: `${GROUP_PREFIX}\${owner_user_uuid}`, casing: 'none' },
+      sk: { field: MESSAGE_TABLE.sortKey, composite: ['last_reply_at'], template: '${last_reply_at}', casing: 'none' },
+    },
+    byConversation: {
+      index: MESSAGE_TABLE.groupIndex.name,
+      pk: { field: MESSAGE_TABLE.groupIndex.partitionKey, composite: ['message_group_uuid'], template: '${message_group_uuid}', casing: 'none' },
+      sk: { field: MESSAGE_TABLE.groupIndex.sortKey, composite: ['last_reply_at'], template: '${last_reply_at}', casing: 'none' },
+    },
+  },
+});
+
+export type MessageItem = EntityItem<typeof messageEntity>;
+export type MessageGroupItem = EntityItem<typeof messageGroupEntity>;
+
+export function createMessagesService(client: DynamoDBClient, table: string) {
+  return new Service({ message: messageEntity, messageGroup: messageGroupEntity }, { client, table });
+}
+export type MessagesService = ReturnType<typeof createMessagesService>;

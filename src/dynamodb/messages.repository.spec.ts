@@ -1,0 +1,176 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { createMessageTable, dynamoClient, dropTable, startDynalite } from '../../test/support/dynamodb.js';
+import { MessagesRepository, type UserRef } from './messages.repository.js';
+import { parseTimestamp } from './timestamp.js';
+
+const alice: UserRef = { uuid: randomUUID(), display_name: 'Alice A', handle: 'alice' };
+const bob: UserRef = { uuid: randomUUID(), display_name: 'Bob B', handle: 'bob' };
+
+let stopDynalite: () => Promise<void>;
+let client: DynamoDBClient;
+let table: string;
+let repo: MessagesRepository;
+
+beforeAll(async () => {
+  const db = await startDynalite();
+  stopDynalite = db.stop;
+  client = dynamoClient(db.endpoint);
+  table = await createMessageTable(client);
+  repo = MessagesRepository.create(client, table);
+});
+
+afterAll(async () => {
+  await dropTable(client, table);
+  client.destroy();
+  await stopDynalite();
+});
+
+async function rawItem(pk: string, sk: string) {
+  const { Item } = await client.send(new GetItemCommand({ TableName: table, Key: marshall({ pk, sk }) }));
+  return Item && unmarshall(Item);
+}
+
+describe('MessagesRepository', () => {
+  it('writes a message item in the original layout, without message_group_uuid', async () => {
+    const group = randomUUID();
+    const written = await repo.putMessage({ message_group_uuid: group, message: 'hello', sender: alice, created_at: '2023-03-28T21:02:11.141577+00:00' });
+
+    const stored = await rawItem(`MSG#${group}`, '2023-03-28T21:02:11.141577+00:00');
+    expect(stored).toEqual({
+      pk: `MSG#${group}`,
+      sk: '2023-03-28T21:02:11.141577+00:00',
+      message_uuid: written.message_uuid,
+      message: 'hello',
+      user_uuid: alice.uuid,
+      user_display_name: 'Alice A',
+      user_handle: 'alice',
+      __edb_e__: 'message',
+      __edb_v__: '1',
+    });
+  });
+
+  it('writes a message-group item in the original layout, indexed by message_group_uuid', async () => {
+    const group = randomUUID();
+    await repo.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: '2023-03-28T21:02:11.000001+00:00', message: 'hi', other: bob });
+
+    expect(await rawItem(`GRP#${alice.uuid}`, '2023-03-28T21:02:11.000001+00:00')).toEqual({
+      pk: `GRP#${alice.uuid}`,
+      sk: '2023-03-28T21:02:11.000001+00:00',
+      message_group_uuid: group,
+      message: 'hi',
+      user_uuid: bob.uuid,
+      user_display_name: 'Bob B',
+      user_handle: 'bob',
+      __edb_e__: 'message_group',
+      __edb_v__: '1',
+    });
+    const members = await repo.listConversationMembers(group);
+    expect(members.map((m) => m.owner_user_uuid)).toEqual([alice.uuid]);
+  });
+
+  it('stamps new messages with the six-digit +00:00 form', async () => {
+    const written = await repo.putMessage({ message_group_uuid: randomUUID(), message: 'now', sender: alice });
+
+    expect(written.created_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}\+00:00$/);
+  });
+
+  it('reads items written by the original tools: no ElectroDB identifiers, legacy timestamps', async () => {
+    const group = randomUUID();
+    const legacy = [
+      { pk: `MSG#${group}`, sk: '2023-04-05T18:27:02.123456', message_uuid: randomUUID(), message: 'no offset', user_uuid: bob.uuid, user_display_name: 'Bob B', user_handle: 'bob' },
+      { pk: `MSG#${group}`, sk: '2023-04-05T18:27:03+00:00', message_uuid: randomUUID(), message: 'no micros', user_uuid: bob.uuid, user_display_name: 'Bob B', user_handle: 'bob' },
+      { pk: `GRP#${bob.uuid}`, sk: '2023-04-05T18:27:03+00:00', message_group_uuid: group, message: 'no micros', user_uuid: alice.uuid, user_display_name: 'Alice A', user_handle: 'alice' },
+    ];
+    for (const item of legacy) await client.send(new PutItemCommand({ TableName: table, Item: marshall(item) }));
+
+    const messages = await repo.listMessages(group, { limit: 10 });
+    const groups = await repo.listMessageGroups(bob.uuid, { limit: 10 });
+
+    expect(messages.items.map((m) => [m.message, m.created_at, m.message_group_uuid])).toEqual([
+      ['no micros', '2023-04-05T18:27:03+00:00', group],
+      ['no offset', '2023-04-05T18:27:02.123456', group],
+    ]);
+    expect(groups.items).toEqual([
+      { owner_user_uuid: bob.uuid, last_reply_at: '2023-04-05T18:27:03+00:00', message_group_uuid: group, message: 'no micros', user_uuid: alice.uuid, user_display_name: 'Alice A', user_handle: 'alice' },
+    ]);
+  });
+
+  it('never overwrites: 50 concurrent messages at the same timestamp get 50 distinct keys', async () => {
+    const group = randomUUID();
+    const at = '2024-01-01T00:00:00.000000+00:00';
+
+    const written = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => repo.putMessage({ message_group_uuid: group, message: `m${i}`, sender: alice, created_at: at })),
+    );
+
+    const stored = await repo.listAllMessages(group);
+    expect(stored).toHaveLength(50);
+    expect(new Set(stored.map((m) => m.message))).toEqual(new Set(written.map((m) => m.message)));
+    expect(new Set(stored.map((m) => m.created_at)).size).toBe(50);
+    expect(stored.map((m) => parseTimestamp(m.created_at)! - parseTimestamp(at)!).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 50 }, (_, i) => i),
+    );
+  });
+
+  it('never overwrites a group item of the same owner at the same microsecond', async () => {
+    const owner = randomUUID();
+    const at = '2024-02-01T00:00:00.000000+00:00';
+
+    const [first, second] = await Promise.all([
+      repo.putMessageGroup({ owner_user_uuid: owner, message_group_uuid: randomUUID(), last_reply_at: at, message: 'a', other: bob }),
+      repo.putMessageGroup({ owner_user_uuid: owner, message_group_uuid: randomUUID(), last_reply_at: at, message: 'b', other: alice }),
+    ]);
+
+    const page = await repo.listMessageGroups(owner, { limit: 10 });
+    expect(page.items).toHaveLength(2);
+    expect(new Set([first.last_reply_at, second.last_reply_at])).toEqual(new Set([at, '2024-02-01T00:00:00.000001+00:00']));
+  });
+
+  it('pages through a conversation newest first with no gap and no duplicate', async () => {
+    const group = randomUUID();
+    for (let i = 0; i < 45; i++) {
+      await repo.putMessage({ message_group_uuid: group, message: `m${i}`, sender: alice, created_at: `2024-03-01T00:00:${String(i).padStart(2, '0')}.000000+00:00` });
+    }
+
+    const seen: string[] = [];
+    let before: string | undefined;
+    let pages = 0;
+    do {
+      const page = await repo.listMessages(group, { limit: 20, before });
+      seen.push(...page.items.map((m) => m.message));
+      before = page.next;
+      pages++;
+    } while (before);
+
+    expect(pages).toBe(3);
+    expect(seen).toEqual(Array.from({ length: 45 }, (_, i) => `m${44 - i}`));
+  });
+
+  it('pages through conversations newest first', async () => {
+    const owner = randomUUID();
+    for (let i = 0; i < 5; i++) {
+      await repo.putMessageGroup({ owner_user_uuid: owner, message_group_uuid: randomUUID(), last_reply_at: `2024-04-0${i + 1}T00:00:00.000000+00:00`, message: `g${i}`, other: bob });
+    }
+
+    const first = await repo.listMessageGroups(owner, { limit: 3 });
+    const second = await repo.listMessageGroups(owner, { limit: 3, before: first.next });
+
+    expect(first.items.map((g) => g.message)).toEqual(['g4', 'g3', 'g2']);
+    expect(second.items.map((g) => g.message)).toEqual(['g1', 'g0']);
+    expect(second.next).toBeUndefined();
+  });
+
+  it('tells listeners about every message it wrote', async () => {
+    const seen: string[] = [];
+    const off = repo.onMessageWritten((item) => seen.push(item.message));
+
+    await repo.putMessage({ message_group_uuid: randomUUID(), message: 'observed', sender: alice });
+    off();
+    await repo.putMessage({ message_group_uuid: randomUUID(), message: 'unobserved', sender: alice });
+
+    expect(seen).toEqual(['observed']);
+  });
+});

@@ -1,0 +1,189 @@
+import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { randomUUID } from 'node:crypto';
+import {
+  createMessagesService,
+  type MessageGroupItem,
+  type MessageItem,
+  type MessagesService,
+} from './message.entities.js';
+import { nextMicrosecond, nowTimestamp } from './timestamp.js';
+
+export type { MessageGroupItem, MessageItem } from './message.entities.js';
+
+export interface UserRef {
+  uuid: string;
+  display_name: string;
+  handle: string;
+}
+
+export interface PageRequest {
+  limit: number;
+  /** Continue with items strictly older than this `sk` (the last `sk` of the previous page). */
+  before?: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** The `sk` to pass as `before` for the next page; undefined on the last page. */
+  next?: string;
+}
+
+export interface NewMessage {
+  message_group_uuid: string;
+  message: string;
+  sender: UserRef;
+  /** Defaults to now. On a clash with an existing message the timestamp moves forward. */
+  created_at?: string;
+  message_uuid?: string;
+}
+
+export interface NewMessageGroup {
+  owner_user_uuid: string;
+  message_group_uuid: string;
+  last_reply_at: string;
+  message: string;
+  /** The other member of the conversation. */
+  other: UserRef;
+}
+
+/** Called after a message item was written (the local change-capture emulator listens here). */
+export type MessageWrittenListener = (item: MessageItem) => void;
+
+/** How many microsecond bumps a write tries before giving up (a hot spot, not a normal clash). */
+const MAX_CLASH_RETRIES = 1000;
+
+/**
+ * The data access of the messages table, shared by the HTTP app, the scripts and the stream
+ * Lambda. Services speak the domain; this class speaks keys.
+ */
+export class MessagesRepository {
+  private readonly listeners: MessageWrittenListener[] = [];
+
+  constructor(
+    readonly service: MessagesService,
+    readonly client: DynamoDBClient,
+    readonly table: string,
+  ) {}
+
+  static create(client: DynamoDBClient, table: string): MessagesRepository {
+    return new MessagesRepository(createMessagesService(client, table), client, table);
+  }
+
+  onMessageWritten(listener: MessageWrittenListener): () => void {
+    this.listeners.push(listener);
+    return () => this.listeners.splice(this.listeners.indexOf(listener), 1);
+  }
+
+  /**
+   * Writes one message item and never overwrites: the put is conditional on the key being new, and
+   * a clash with another message of the same conversation at the same microsecond moves this
+   * message's timestamp forward by one microsecond and tries again.
+   */
+  async putMessage(input: NewMessage): Promise<MessageItem> {
+    const base = {
+      message_group_uuid: input.message_group_uuid,
+      message_uuid: input.message_uuid ?? randomUUID(),
+      message: input.message,
+      user_uuid: input.sender.uuid,
+      user_display_name: input.sender.display_name,
+      user_handle: input.sender.handle,
+    };
+    const created_at = await this.withClashRetry(input.created_at ?? nowTimestamp(), (sk) =>
+      this.service.entities.message.create({ ...base, created_at: sk }).go({ originalErr: true, response: 'none' }),
+    );
+    const item: MessageItem = { ...base, created_at };
+    for (const listener of this.listeners) listener(item);
+    return item;
+  }
+
+  /**
+   * Writes one message-group item, never overwriting another conversation of the same owner whose
+   * latest reply landed in the same microsecond (its `sk` moves forward instead). Returns the item
+   * as written.
+   */
+  async putMessageGroup(input: NewMessageGroup): Promise<MessageGroupItem> {
+    const base = {
+      owner_user_uuid: input.owner_user_uuid,
+      message_group_uuid: input.message_group_uuid,
+      message: input.message,
+      user_uuid: input.other.uuid,
+      user_display_name: input.other.display_name,
+      user_handle: input.other.handle,
+    };
+    const last_reply_at = await this.withClashRetry(input.last_reply_at, (sk) =>
+      this.service.entities.messageGroup.create({ ...base, last_reply_at: sk }).go({ originalErr: true, response: 'none' }),
+    );
+    return { ...base, last_reply_at };
+  }
+
+  async deleteMessageGroup(owner_user_uuid: string, last_reply_at: string): Promise<void> {
+    await this.service.entities.messageGroup.delete({ owner_user_uuid, last_reply_at }).go({ originalErr: true, response: 'none' });
+  }
+
+  /** Pattern A: one page of a conversation's messages, newest first. O(page). */
+  async listMessages(message_group_uuid: string, page: PageRequest): Promise<Page<MessageItem>> {
+    const query = this.service.entities.message.query.byConversation({ message_group_uuid });
+    const { data, cursor } = await (page.before ? query.lt({ created_at: page.before }) : query).go({
+      order: 'desc',
+      limit: page.limit,
+      ignoreOwnership: true,
+      originalErr: true,
+    });
+    return { items: data, next: cursor && data.length ? data[data.length - 1].created_at : undefined };
+  }
+
+  /** Pattern B: one page of an owner's conversations, latest reply first. O(page). */
+  async listMessageGroups(owner_user_uuid: string, page: PageRequest): Promise<Page<MessageGroupItem>> {
+    const query = this.service.entities.messageGroup.query.byOwner({ owner_user_uuid });
+    const { data, cursor } = await (page.before ? query.lt({ last_reply_at: page.before }) : query).go({
+      order: 'desc',
+      limit: page.limit,
+      ignoreOwnership: true,
+      originalErr: true,
+    });
+    return { items: data, next: cursor && data.length ? data[data.length - 1].last_reply_at : undefined };
+  }
+
+  /** Every group item of a conversation (all pages of the sparse GSI), newest first. */
+  async listConversationMembers(message_group_uuid: string): Promise<MessageGroupItem[]> {
+    const { data } = await this.service.entities.messageGroup.query
+      .byConversation({ message_group_uuid })
+      .go({ pages: 'all', order: 'desc', ignoreOwnership: true, originalErr: true });
+    return data;
+  }
+
+  /** Every message of a conversation, oldest first (all pages). For scripts and repairs. */
+  async listAllMessages(message_group_uuid: string): Promise<MessageItem[]> {
+    const { data } = await this.service.entities.message.query
+      .byConversation({ message_group_uuid })
+      .go({ pages: 'all', order: 'asc', ignoreOwnership: true, originalErr: true });
+    return data;
+  }
+
+  /** Every item of the table, as stored (all pages). For operators; O(table). */
+  async *scanAll(): AsyncGenerator<Record<string, unknown>> {
+    let ExclusiveStartKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.client.send(new ScanCommand({ TableName: this.table, ExclusiveStartKey }));
+      for (const item of page.Items ?? []) yield unmarshall(item);
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+  }
+
+  private async withClashRetry(sk: string, write: (sk: string) => Promise<unknown>): Promise<string> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await write(sk);
+        return sk;
+      } catch (error) {
+        if (!isConditionalCheckFailed(error) || attempt >= MAX_CLASH_RETRIES) throw error;
+        sk = nextMicrosecond(sk);
+      }
+    }
+  }
+}
+
+export function isConditionalCheckFailed(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
