@@ -1,0 +1,25 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ConfigModule } from './config/config.module.js';
+import { ConfigError, type AppConfig } from './config/config.js';
+import { databaseOptions } from './database/database.options.js';
+import { DynamoDbModule } from './dynamodb/dynamodb.module.js';
+import { HealthModule } from './health/health.module.js';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    if (!config.databaseUrl) {
+      throw new ConfigError('Invalid configuration: DATABASE_URL is required (or run `npm run local`, which provides one)');
+    }
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        TypeOrmModule.forRoot({ ...databaseOptions(config.databaseUrl), retryAttempts: 1, retryDelay: 500 }),
+        DynamoDbModule,
+        HealthModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,25 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+
+/** A Cruddur user (`public.users`); `cognito_user_id` is the Cognito `sub`. */
+@Entity({ name: 'users', schema: 'public' })
+export class User {
+  @PrimaryGeneratedColumn('uuid')
+  uuid: string;
+
+  @Column('text')
+  display_name: string;
+
+  @Index('users_handle_key', { unique: true })
+  @Column('text')
+  handle: string;
+
+  @Column('text')
+  email: string;
+
+  @Index('users_cognito_user_id_idx')
+  @Column('text', { nullable: true })
+  cognito_user_id: string | null;
+
+  @CreateDateColumn({ type: 'timestamptz', default: () => 'now()' })
+  created_at: Date;
+}
