@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError, loadConfig, silenceAwsSdkNodeWarning, type AppConfig } from '../config/config.js';
 
-/** A mistake in how a script was called: printed as the usage line, exit code 2. */
+/** A mistake in how a script was called: printed as one line (the usage), exit code 1. */
 export class UsageError extends Error {
   constructor(message: string) {
     super(message);
@@ -66,7 +66,7 @@ export function scriptConfig(prod: boolean, env: NodeJS.ProcessEnv = process.env
 
 /**
  * Runs a script's main function: any failure becomes one line on stderr and a non-zero exit code
- * (2 for usage mistakes, 1 otherwise), never a stack trace.
+ * (1), never a stack trace.
  */
 export function runScript(name: string, main: (ctx: ScriptContext) => Promise<void>, argv = process.argv.slice(2)): void {
   silenceAwsSdkNodeWarning();
@@ -79,7 +79,7 @@ export function runScript(name: string, main: (ctx: ScriptContext) => Promise<vo
       () => process.exit(0),
       (error: unknown) => {
         process.stderr.write(`${name}: ${describeError(error)}\n`);
-        process.exit(error instanceof UsageError ? 2 : 1);
+        process.exit(1);
       },
     );
 }

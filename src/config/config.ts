@@ -26,6 +26,11 @@ export interface AppConfig {
   };
   /** Secret that signs paging cursors. */
   cursorSecret: string;
+  /**
+   * Run the in-process change-capture emulator (the local stand-in for DynamoDB Streams → Lambda).
+   * On by default for `local` and `test`, off for `aws`, where the real stream drives the Lambda.
+   */
+  streamEmulator: boolean;
 }
 
 export class ConfigError extends Error {
@@ -62,6 +67,7 @@ const schema = z.object({
   AWS_COGNITO_USER_POOL_CLIENT_ID: optional(z.string().regex(/^[\w+]+$/, 'must be a Cognito app client id')),
   COGNITO_ENDPOINT: optional(httpUrl),
   CURSOR_SECRET: optional(z.string().min(16, 'must be at least 16 characters')),
+  STREAM_EMULATOR: optional(z.enum(['on', 'off'])),
 });
 
 /** Reads and validates the environment. Throws a ConfigError whose message is one line naming the variable. */
@@ -92,6 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       endpoint: e.COGNITO_ENDPOINT,
     },
     cursorSecret: e.CURSOR_SECRET ?? 'cruddur-local-cursor-secret-not-for-production',
+    streamEmulator: e.STREAM_EMULATOR ? e.STREAM_EMULATOR === 'on' : appEnv !== 'aws',
   };
 }
 
