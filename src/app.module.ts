@@ -1,10 +1,16 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuthModule } from './auth/auth.module.js';
+import { ApiExceptionFilter } from './common/api-exception.filter.js';
+import { ApiValidationPipe } from './common/api-validation.pipe.js';
 import { ConfigModule } from './config/config.module.js';
 import { ConfigError, type AppConfig } from './config/config.js';
 import { databaseOptions } from './database/database.options.js';
 import { DynamoDbModule } from './dynamodb/dynamodb.module.js';
 import { HealthModule } from './health/health.module.js';
+import { MessagesModule } from './messages/messages.module.js';
+import { UsersModule } from './users/users.module.js';
 
 @Module({})
 export class AppModule {
@@ -19,6 +25,13 @@ export class AppModule {
         TypeOrmModule.forRoot({ ...databaseOptions(config.databaseUrl), retryAttempts: 1, retryDelay: 500 }),
         DynamoDbModule,
         HealthModule,
+        AuthModule,
+        UsersModule,
+        MessagesModule,
+      ],
+      providers: [
+        { provide: APP_FILTER, useClass: ApiExceptionFilter },
+        { provide: APP_PIPE, useClass: ApiValidationPipe },
       ],
     };
   }

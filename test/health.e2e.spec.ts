@@ -1,44 +1,44 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { INestApplication } from '@nestjs/common';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import request from 'supertest';
-import { createApp } from '../src/app.factory.js';
-import { loadConfig } from '../src/config/config.js';
-import { createMessageTable, dropTable, dynamoClient, startDynalite } from './support/dynamodb.js';
-import { createTestDatabase, type TestDatabase } from './support/postgres.js';
+import { startApiStack, type ApiStack } from './support/api-stack.js';
 
-let app: INestApplication;
-let db: TestDatabase;
-let stopDynalite: () => Promise<void>;
-let client: DynamoDBClient;
-let table: string;
+let stack: ApiStack;
 
 beforeAll(async () => {
-  const dynamo = await startDynalite();
-  stopDynalite = dynamo.stop;
-  client = dynamoClient(dynamo.endpoint);
-  table = await createMessageTable(client);
-  db = await createTestDatabase();
-  const config = loadConfig({ APP_ENV: 'test', DYNAMODB_ENDPOINT: dynamo.endpoint, DDB_MESSAGE_TABLE: table, DATABASE_URL: db.url });
-  app = await createApp(config, { logger: false });
-  await app.init();
+  stack = await startApiStack();
 });
 
 afterAll(async () => {
-  await app?.close();
-  await db?.drop();
-  await dropTable(client, table);
-  client.destroy();
-  await stopDynalite();
+  await stack?.stop();
 });
 
 describe('GET /api/health', () => {
-  it('answers 200 with DynamoDB and Postgres up', async () => {
-    const res = await request(app.getHttpServer()).get('/api/health');
+  it('answers 200 with DynamoDB and Postgres up, without a token', async () => {
+    const res = await request(stack.app.getHttpServer()).get('/api/health');
 
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('ok');
     expect(res.body.info.dynamodb.status).toBe('up');
     expect(res.body.info.postgres.status).toBe('up');
+  });
+});
+
+describe('GET /api/docs', () => {
+  it('serves the OpenAPI document with every route and the bearer scheme', async () => {
+    const res = await request(stack.app.getHttpServer()).get('/api/docs/openapi.json');
+
+    expect(res.status).toBe(200);
+    expect(Object.keys(res.body.paths).sort()).toEqual(
+      ['/api/health', '/api/message_groups', '/api/messages', '/api/messages/{message_group_uuid}', '/api/users/@{handle}/short'].sort(),
+    );
+    expect(res.body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(Object.keys(res.body.paths['/api/messages'].post.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '404', '413', '422', '503']));
+  });
+
+  it('serves Swagger UI', async () => {
+    const res = await request(stack.app.getHttpServer()).get('/api/docs/');
+
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('swagger');
   });
 });

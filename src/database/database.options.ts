@@ -1,6 +1,7 @@
 import type { DataSourceOptions } from 'typeorm';
 import { User } from '../users/user.entity.js';
 import { CreateUsers1700000000000 } from './migrations/1700000000000-create-users.js';
+import { CreateIdempotencyKeys1700000000001 } from './migrations/1700000000001-create-idempotency-keys.js';
 
 /** The one TypeORM configuration: used by the app (via @nestjs/typeorm), the db:* scripts and tests. */
 export function databaseOptions(url: string): DataSourceOptions {
@@ -8,7 +9,7 @@ export function databaseOptions(url: string): DataSourceOptions {
     type: 'postgres',
     url,
     entities: [User],
-    migrations: [CreateUsers1700000000000],
+    migrations: [CreateUsers1700000000000, CreateIdempotencyKeys1700000000001],
     migrationsTableName: 'typeorm_migrations',
     synchronize: false,
     migrationsRun: false,

@@ -1,0 +1,59 @@
+import {
+  ForbiddenException,
+  Inject,
+  Injectable,
+  UnauthorizedException,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { LRUCache } from 'lru-cache';
+import type { User } from '../users/user.entity.js';
+import { UsersService } from '../users/users.service.js';
+import { ACCESS_TOKEN_VERIFIER, type AccessTokenVerifier } from './access-token.verifier.js';
+import type { AuthenticatedRequest } from './current-user.decorator.js';
+import { IS_PUBLIC } from './public.decorator.js';
+
+const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
+
+/**
+ * The global guard: every route needs `Authorization: Bearer <Cognito access token>` unless marked
+ * `@Public()`. The token's `sub` is mapped to the Postgres user; found users are cached briefly so
+ * that a steady stream of requests costs no database round trip.
+ */
+@Injectable()
+export class CognitoAuthGuard implements CanActivate {
+  private readonly usersBySub = new LRUCache<string, User>({ max: 10_000, ttl: 60_000 });
+
+  constructor(
+    @Inject(Reflector) private readonly reflector: Reflector,
+    @Inject(ACCESS_TOKEN_VERIFIER) private readonly verifier: AccessTokenVerifier,
+    @Inject(UsersService) private readonly users: UsersService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const header = request.headers.authorization;
+    if (!header) throw new UnauthorizedException('Missing Authorization: Bearer <access token>');
+    const token = BEARER.exec(header.trim())?.[1];
+    if (!token) throw new UnauthorizedException('Authorization must be "Bearer <access token>"');
+    let sub: string;
+    try {
+      ({ sub } = await this.verifier.verify(token));
+    } catch {
+      throw new UnauthorizedException('Invalid or expired access token');
+    }
+    request.user = await this.userFor(sub);
+    return true;
+  }
+
+  private async userFor(sub: string): Promise<User> {
+    const cached = this.usersBySub.get(sub);
+    if (cached) return cached;
+    const user = await this.users.findByCognitoSub(sub);
+    if (!user) throw new ForbiddenException('This Cognito account has no Cruddur user; ask an operator to run db:update-cognito-user-ids');
+    this.usersBySub.set(sub, user);
+    return user;
+  }
+}

@@ -1,0 +1,10 @@
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import type { Request } from 'express';
+import type { User } from '../users/user.entity.js';
+
+export type AuthenticatedRequest = Request & { user: User };
+
+/** The Cruddur user behind the request's verified access token. */
+export const CurrentUser = createParamDecorator((_: unknown, ctx: ExecutionContext): User => {
+  return ctx.switchToHttp().getRequest<AuthenticatedRequest>().user;
+});

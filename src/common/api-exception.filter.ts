@@ -1,0 +1,91 @@
+import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import type { Response } from 'express';
+
+/** The error body of every failed call (DESIGN §7). */
+export interface ApiError {
+  statusCode: number;
+  error: string;
+  message: string;
+  errors?: string[];
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH']);
+const AWS_UNAVAILABLE = new Set([
+  'TimeoutError',
+  'ResourceNotFoundException',
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  'ServiceUnavailable',
+]);
+
+/** True when an error says a dependency (DynamoDB, Postgres, Cognito) is down or overloaded, not that the request was wrong. */
+export function isDependencyUnavailable(error: unknown, depth = 0): boolean {
+  if (!error || typeof error !== 'object' || depth > 4) return false;
+  const e = error as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown; errors?: unknown; $metadata?: unknown };
+  if (typeof e.code === 'string' && (NETWORK_CODES.has(e.code) || e.code === '57P01' || e.code === '53300')) return true;
+  if (typeof e.name === 'string' && AWS_UNAVAILABLE.has(e.name)) return true;
+  if (typeof e.message === 'string' && /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(e.message)) return true;
+  if (Array.isArray(e.errors) && e.errors.some((inner) => isDependencyUnavailable(inner, depth + 1))) return true;
+  return isDependencyUnavailable(e.cause, depth + 1);
+}
+
+/**
+ * Maps everything thrown by a request to the JSON error shape: Nest's HTTP exceptions as they are,
+ * body-parser errors (malformed JSON 400, oversized 413), dependency failures 503, a lost race on a
+ * conditional write 409, anything else 500. Never a stack trace in a response.
+ */
+@Catch()
+export class ApiExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ApiExceptionFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const response = host.switchToHttp().getResponse<Response>();
+    const body = this.toApiError(exception);
+    if (body.statusCode === HttpStatus.SERVICE_UNAVAILABLE) response.setHeader('Retry-After', '1');
+    response.status(body.statusCode).json(body);
+  }
+
+  private toApiError(exception: unknown): ApiError {
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const payload = exception.getResponse();
+      const fields = typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>) : {};
+      return {
+        statusCode: status,
+        error: typeof fields.error === 'string' ? fields.error : reason(status),
+        message: typeof fields.message === 'string' ? fields.message : Array.isArray(fields.message) ? fields.message.join('; ') : exception.message,
+        ...(Array.isArray(fields.errors) ? { errors: fields.errors.map(String) } : {}),
+      };
+    }
+    const bodyParserStatus = (exception as { type?: string; status?: number })?.type?.startsWith('entity.')
+      ? (exception as { status: number }).status
+      : (exception as { type?: string })?.type === 'encoding.unsupported' || (exception as { type?: string })?.type === 'charset.unsupported'
+        ? 415
+        : undefined;
+    if (bodyParserStatus) {
+      const message =
+        bodyParserStatus === 413 ? 'Request body is larger than 64 KB' : bodyParserStatus === 400 ? 'Malformed JSON body' : 'Unreadable request body';
+      return { statusCode: bodyParserStatus, error: reason(bodyParserStatus), message };
+    }
+    if (isDependencyUnavailable(exception)) {
+      this.logger.warn(`dependency unavailable: ${describe(exception)}`);
+      return { statusCode: 503, error: reason(503), message: 'A backing service is unavailable; try again shortly' };
+    }
+    if ((exception as { name?: string })?.name === 'ConditionalCheckFailedException') {
+      return { statusCode: 409, error: reason(409), message: 'The item changed concurrently; try again' };
+    }
+    this.logger.error(describe(exception), exception instanceof Error ? exception.stack : undefined);
+    return { statusCode: 500, error: reason(500), message: 'Internal server error' };
+  }
+}
+
+function reason(status: number): string {
+  const name = HttpStatus[status];
+  return name ? name.toLowerCase().split('_').map((w) => w[0].toUpperCase() + w.slice(1)).join(' ') : 'Error';
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

@@ -1,0 +1,63 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { registerDecorator, type ValidationArguments } from 'class-validator';
+
+export const MAX_MESSAGE_CHARS = 1024;
+const HANDLE = /^[A-Za-z0-9_.-]{1,64}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * One rule per field, reporting one code: the first that applies. Returns undefined when valid.
+ */
+type Rule = (value: unknown, dto: Record<string, unknown>) => string | undefined;
+
+function Checked(rule: Rule): PropertyDecorator {
+  return (target, propertyName) => {
+    let code: string | undefined;
+    registerDecorator({
+      name: `checked_${String(propertyName)}`,
+      target: target.constructor,
+      propertyName: String(propertyName),
+      validator: {
+        validate: (value: unknown, args: ValidationArguments) => (code = rule(value, args.object as Record<string, unknown>)) === undefined,
+        defaultMessage: () => code ?? 'invalid',
+      },
+    });
+  };
+}
+
+const isAbsent = (v: unknown) => v === undefined || v === null || v === '';
+
+const messageRule: Rule = (value) => {
+  if (value === undefined || value === null) return 'message_blank';
+  if (typeof value !== 'string') return 'message_invalid';
+  if (value.trim() === '') return 'message_blank';
+  if ([...value].length > MAX_MESSAGE_CHARS) return 'message_exceed_max_chars';
+  return undefined;
+};
+
+const handleRule: Rule = (value, dto) => {
+  if (isAbsent(value)) return isAbsent(dto.message_group_uuid) ? 'recipient_blank' : undefined;
+  if (typeof value !== 'string' || !HANDLE.test(value.replace(/^@/, ''))) return 'handle_invalid';
+  if (!isAbsent(dto.message_group_uuid)) return 'recipient_ambiguous';
+  return undefined;
+};
+
+const groupRule: Rule = (value) => {
+  if (isAbsent(value)) return undefined;
+  return typeof value === 'string' && UUID.test(value) ? undefined : 'message_group_uuid_invalid';
+};
+
+/** `{message, handle}` starts or continues a conversation with a user; `{message, message_group_uuid}` replies in one. */
+export class CreateMessageDto {
+  @ApiProperty({ minLength: 1, maxLength: MAX_MESSAGE_CHARS, example: 'Hello!' })
+  @Checked(messageRule)
+  message: string;
+
+  @ApiPropertyOptional({ description: 'The recipient (pattern C). Exactly one of handle and message_group_uuid.', example: 'bayko' })
+  @Checked(handleRule)
+  handle?: string;
+
+  @ApiPropertyOptional({ format: 'uuid', description: 'An existing conversation of the caller (pattern D).' })
+  @Checked(groupRule)
+  message_group_uuid?: string;
+}

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { DynamoDbModule } from '../dynamodb/dynamodb.module.js';
+import { UsersModule } from '../users/users.module.js';
+import { IdempotencyService } from './idempotency.service.js';
+import { MessagesController } from './messages.controller.js';
+import { MessagesService } from './messages.service.js';
+
+@Module({
+  imports: [DynamoDbModule, UsersModule],
+  controllers: [MessagesController],
+  providers: [MessagesService, IdempotencyService],
+})
+export class MessagesModule {}

@@ -1,0 +1,156 @@
+import { Inject, Injectable, NotFoundException, UnprocessableEntityException } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
+import { v5 as uuidv5 } from 'uuid';
+import { validationCodes } from '../common/api-validation.pipe.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/config.js';
+import { MessagesRepository, type MessageGroupItem, type MessageItem, type UserRef } from '../dynamodb/messages.repository.js';
+import { nowTimestamp } from '../dynamodb/timestamp.js';
+import type { User } from '../users/user.entity.js';
+import { UsersService } from '../users/users.service.js';
+import { ConversationCursor } from './conversation.cursor.js';
+import { CreateMessageDto } from './dto/create-message.dto.js';
+import type { CreatedMessageView, MessageGroupView, MessageView } from './dto/message.views.js';
+import { DEFAULT_PAGE_SIZE, type PageQueryDto } from './dto/page-query.dto.js';
+import { IdempotencyService } from './idempotency.service.js';
+
+export interface PageOf<T> {
+  items: T[];
+  nextCursor?: string;
+}
+
+/** Namespace of the deterministic ids of new conversations (uuid v5 of the two members' uuids). */
+const CONVERSATION_NAMESPACE = '0f3c5a2e-5d1b-4c8e-9a57-6b1f2f0c9d41';
+
+/** The messaging access patterns A-D (DESIGN §3) for an authenticated user. */
+@Injectable()
+export class MessagesService {
+  private readonly cursors: ConversationCursor;
+
+  constructor(
+    @Inject(MessagesRepository) private readonly repository: MessagesRepository,
+    @Inject(UsersService) private readonly users: UsersService,
+    @Inject(IdempotencyService) private readonly idempotency: IdempotencyService,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.cursors = new ConversationCursor(config.cursorSecret);
+  }
+
+  /** Pattern B: the caller's conversations, latest reply first. */
+  async listConversations(user: User, query: PageQueryDto): Promise<PageOf<MessageGroupView>> {
+    const scope = `groups:${user.uuid}`;
+    const page = await this.repository.listMessageGroups(user.uuid, this.pageRequest(scope, query));
+    return {
+      items: page.items.map((g) => ({
+        uuid: g.message_group_uuid,
+        display_name: g.user_display_name,
+        handle: g.user_handle,
+        message: g.message,
+        created_at: g.last_reply_at,
+      })),
+      nextCursor: page.next && this.cursors.encode(scope, page.next),
+    };
+  }
+
+  /** Pattern A: one page of a conversation the caller is a member of; the newest page first, each page oldest first. */
+  async listMessages(user: User, messageGroupUuid: string, query: PageQueryDto): Promise<PageOf<MessageView>> {
+    await this.membership(user, messageGroupUuid);
+    const scope = `messages:${messageGroupUuid}`;
+    const page = await this.repository.listMessages(messageGroupUuid, this.pageRequest(scope, query));
+    return {
+      items: page.items.map(toMessageView).reverse(),
+      nextCursor: page.next && this.cursors.encode(scope, page.next),
+    };
+  }
+
+  /** Patterns C and D, once per `Idempotency-Key` when one is given. */
+  async send(user: User, body: unknown, idempotencyKey?: string): Promise<CreatedMessageView> {
+    const dto = await this.validateNewMessage(user, body);
+    const work = () => (dto.message_group_uuid ? this.reply(user, dto.message_group_uuid, dto.message) : this.messageUser(user, dto.handle!, dto.message));
+    return idempotencyKey ? this.idempotency.once(user.uuid, idempotencyKey, dto, work) : work();
+  }
+
+  /** Pattern D: a message in an existing conversation; the projector moves both lists forward. */
+  private async reply(user: User, messageGroupUuid: string, text: string): Promise<CreatedMessageView> {
+    await this.membership(user, messageGroupUuid);
+    const item = await this.repository.putMessage({ message_group_uuid: messageGroupUuid, message: text, sender: userRef(user) });
+    return toCreatedView(item);
+  }
+
+  /**
+   * Pattern C: a message to a user by handle. Reuses their conversation with the caller when there
+   * is one; a new conversation gets a deterministic id, so two first messages sent at once land in
+   * the same conversation.
+   */
+  private async messageUser(user: User, handle: string, text: string): Promise<CreatedMessageView> {
+    const other = await this.users.findShortByHandle(handle.replace(/^@/, ''));
+    if (!other) throw new NotFoundException(`No user with handle @${handle.replace(/^@/, '')}`);
+    if (other.uuid === user.uuid) throw unprocessable(['cannot_message_self']);
+    const existing = await this.findConversation(user.uuid, other.uuid);
+    if (existing) return this.reply(user, existing, text);
+
+    const message_group_uuid = uuidv5([user.uuid, other.uuid].sort().join(':'), CONVERSATION_NAMESPACE);
+    const at = nowTimestamp();
+    const groups = await Promise.allSettled([
+      this.repository.putMessageGroup({ owner_user_uuid: user.uuid, message_group_uuid, last_reply_at: at, message: text, other }),
+      this.repository.putMessageGroup({ owner_user_uuid: other.uuid, message_group_uuid, last_reply_at: at, message: text, other: userRef(user) }),
+    ]);
+    try {
+      const failed = groups.find((g) => g.status === 'rejected');
+      if (failed) throw failed.reason;
+      const item = await this.repository.putMessage({ message_group_uuid, message: text, sender: userRef(user), created_at: at });
+      return toCreatedView(item);
+    } catch (error) {
+      // Leave nothing half-written: without its message the new conversation must not appear.
+      await Promise.allSettled(
+        groups.flatMap((g) => (g.status === 'fulfilled' ? [this.repository.deleteMessageGroup(g.value.owner_user_uuid, g.value.last_reply_at)] : [])),
+      );
+      throw error;
+    }
+  }
+
+  private async findConversation(ownerUuid: string, otherUuid: string): Promise<string | undefined> {
+    const deterministic = uuidv5([ownerUuid, otherUuid].sort().join(':'), CONVERSATION_NAMESPACE);
+    const members = await this.repository.listConversationMembers(deterministic);
+    if (members.some((m) => m.owner_user_uuid === ownerUuid)) return deterministic;
+    // Conversations started by the original tools have random ids.
+    return (await this.repository.findMessageGroupWith(ownerUuid, otherUuid))?.message_group_uuid;
+  }
+
+  /** The caller's group item of a conversation; 404 when the caller is not a member (or it does not exist). */
+  private async membership(user: User, messageGroupUuid: string): Promise<MessageGroupItem> {
+    const mine = (await this.repository.listConversationMembers(messageGroupUuid)).find((m) => m.owner_user_uuid === user.uuid);
+    if (!mine) throw new NotFoundException('Conversation not found');
+    return mine;
+  }
+
+  private async validateNewMessage(user: User, body: unknown): Promise<CreateMessageDto> {
+    const dto = plainToInstance(CreateMessageDto, body as object);
+    const codes = validationCodes(await validate(dto, { validationError: { target: false, value: false } }));
+    const handle = typeof dto.handle === 'string' ? dto.handle.replace(/^@/, '') : undefined;
+    if (handle !== undefined && handle.toLowerCase() === user.handle.toLowerCase()) codes.push('cannot_message_self');
+    if (codes.length) throw unprocessable(codes);
+    return { message: dto.message, handle: dto.handle || undefined, message_group_uuid: dto.message_group_uuid || undefined };
+  }
+
+  private pageRequest(scope: string, query: PageQueryDto) {
+    return { limit: query.limit ?? DEFAULT_PAGE_SIZE, before: query.cursor ? this.cursors.decode(scope, query.cursor) : undefined };
+  }
+}
+
+function userRef(user: Pick<User, 'uuid' | 'display_name' | 'handle'>): UserRef {
+  return { uuid: user.uuid, display_name: user.display_name, handle: user.handle };
+}
+
+function toMessageView(m: MessageItem): MessageView {
+  return { uuid: m.message_uuid, display_name: m.user_display_name, handle: m.user_handle, message: m.message, created_at: m.created_at };
+}
+
+function toCreatedView(m: MessageItem): CreatedMessageView {
+  return { message_group_uuid: m.message_group_uuid, ...toMessageView(m) };
+}
+
+function unprocessable(errors: string[]): UnprocessableEntityException {
+  return new UnprocessableEntityException({ error: 'Unprocessable Entity', message: `Invalid message: ${errors.join(', ')}`, errors });
+}

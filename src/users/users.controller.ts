@@ -1,0 +1,21 @@
+import { Controller, Get, Inject, NotFoundException, Param } from '@nestjs/common';
+import { ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Public } from '../auth/public.decorator.js';
+import { ShortProfileDto } from './dto/short-profile.dto.js';
+import { UsersService } from './users.service.js';
+
+@ApiTags('users')
+@Controller('users')
+export class UsersController {
+  constructor(@Inject(UsersService) private readonly users: UsersService) {}
+
+  @Public()
+  @Get('@:handle/short')
+  @ApiOkResponse({ type: ShortProfileDto })
+  @ApiNotFoundResponse({ description: 'No user with that handle' })
+  async short(@Param('handle') handle: string): Promise<ShortProfileDto> {
+    const profile = await this.users.findShortByHandle(handle);
+    if (!profile) throw new NotFoundException(`No user with handle @${handle}`);
+    return profile;
+  }
+}

@@ -1,0 +1,125 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { createApp } from '../../src/app.factory.js';
+import {
+  createCognitoClient,
+  ensureCognitoUser,
+  ensureUserPool,
+  ensureUserPoolClient,
+  signInWithPassword,
+} from '../../src/cognito/cognito.client.js';
+import { startCognitoEmulator, type CognitoEmulator } from '../../src/cognito/cognito-emulator.js';
+import { loadConfig, type AppConfig } from '../../src/config/config.js';
+import { openDataSource } from '../../src/database/data-source.js';
+import { MessagesRepository } from '../../src/dynamodb/messages.repository.js';
+import { User } from '../../src/users/user.entity.js';
+import { createMessageTable, dropTable, dynamoClient, startDynalite } from './dynamodb.js';
+import { createTestDatabase, type TestDatabase } from './postgres.js';
+
+export const PASSWORD = 'Test-password-1';
+
+export interface TestUser {
+  uuid: string;
+  handle: string;
+  display_name: string;
+  sub: string;
+  username: string;
+}
+
+/** The whole service for end-to-end tests: dynalite, a fresh Postgres database, cognito-local, the Nest app. */
+export interface ApiStack {
+  app: NestExpressApplication;
+  config: AppConfig;
+  repository: MessagesRepository;
+  dynamo: DynamoDBClient;
+  cognito: CognitoIdentityProviderClient;
+  cognitoEmulator: CognitoEmulator;
+  userPoolId: string;
+  clientId: string;
+  db: TestDatabase;
+  /** Creates a user in Cognito (and, unless `inPostgres: false`, in Postgres with its sub). */
+  createUser(handle?: string, options?: { inPostgres?: boolean }): Promise<TestUser>;
+  accessToken(user: TestUser): Promise<string>;
+  idToken(user: TestUser): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export interface ApiStackOptions {
+  /** Postgres URL the app uses (e.g. through a test-controlled proxy); defaults to the test database. */
+  databaseUrl?: (db: TestDatabase) => Promise<string> | string;
+  env?: Record<string, string>;
+}
+
+export async function startApiStack(options: ApiStackOptions = {}): Promise<ApiStack> {
+  const dir = mkdtempSync(join(tmpdir(), 'cruddur-e2e-'));
+  const dynalite = await startDynalite();
+  const dynamo = dynamoClient(dynalite.endpoint);
+  const table = await createMessageTable(dynamo);
+  const db = await createTestDatabase();
+  const cognitoEmulator = await startCognitoEmulator({ dir, port: 0 });
+  const cognitoConfig = { aws: { region: 'us-east-1' }, cognito: { endpoint: cognitoEmulator.endpoint } };
+  const cognito = createCognitoClient(cognitoConfig);
+  const { id: userPoolId } = await ensureUserPool(cognito, `test-${randomUUID().slice(0, 8)}`);
+  const { id: clientId } = await ensureUserPoolClient(cognito, userPoolId, 'test');
+  const config = loadConfig({
+    APP_ENV: 'test',
+    DYNAMODB_ENDPOINT: dynalite.endpoint,
+    DDB_MESSAGE_TABLE: table,
+    DATABASE_URL: options.databaseUrl ? await options.databaseUrl(db) : db.url,
+    AWS_COGNITO_USER_POOL_ID: userPoolId,
+    AWS_COGNITO_USER_POOL_CLIENT_ID: clientId,
+    COGNITO_ENDPOINT: cognitoEmulator.endpoint,
+    ...options.env,
+  });
+  const app = await createApp(config, { logger: false });
+  await app.init();
+  const dataSource = await openDataSource(db.url);
+  const repository = MessagesRepository.create(dynamo, table);
+
+  const createUser = async (handle = `user${randomUUID().slice(0, 8)}`, { inPostgres = true } = {}): Promise<TestUser> => {
+    const display_name = `${handle[0].toUpperCase()}${handle.slice(1)} Tester`;
+    const username = `${handle}@example.com`; // the emulator's pools sign in by email
+    const { user } = await ensureCognitoUser(cognito, userPoolId, {
+      username,
+      password: PASSWORD,
+      attributes: { email: `${handle}@example.com`, preferred_username: handle, name: display_name },
+    });
+    let uuid = randomUUID();
+    if (inPostgres) {
+      const saved = await dataSource.getRepository(User).save({ handle, display_name, email: `${handle}@example.com`, cognito_user_id: user.sub });
+      uuid = saved.uuid;
+    }
+    return { uuid, handle, display_name, sub: user.sub, username };
+  };
+
+  return {
+    app,
+    config,
+    repository,
+    dynamo,
+    cognito,
+    cognitoEmulator,
+    userPoolId,
+    clientId,
+    db,
+    createUser,
+    accessToken: async (user) => (await signInWithPassword(cognito, clientId, user.username, PASSWORD)).accessToken,
+    idToken: async (user) => (await signInWithPassword(cognito, clientId, user.username, PASSWORD)).idToken,
+    stop: async () => {
+      await app.close();
+      await dataSource.destroy();
+      await db.drop();
+      await dropTable(dynamo, table);
+      dynamo.destroy();
+      cognito.destroy();
+      await cognitoEmulator.stop();
+      await dynalite.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
