@@ -1,0 +1,389 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { formatTimestamp, parseTimestamp } from '../src/dynamodb/timestamp.js';
+import { startApiStack, type ApiStack, type TestUser } from './support/api-stack.js';
+
+let stack: ApiStack;
+let alice: TestUser;
+let bob: TestUser;
+let carol: TestUser;
+const tokens = new Map<string, string>();
+
+beforeAll(async () => {
+  stack = await startApiStack({ env: { STREAM_EMULATOR: 'off' } });
+  [alice, bob, carol] = await Promise.all([stack.createUser('alice'), stack.createUser('bob'), stack.createUser('carol')]);
+  for (const user of [alice, bob, carol]) tokens.set(user.handle, await stack.accessToken(user));
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const api = () => request(stack.app.getHttpServer());
+const auth = (user: TestUser) => ({ Authorization: `Bearer ${tokens.get(user.handle)}` });
+const post = (user: TestUser, body: unknown, headers: Record<string, string> = {}) =>
+  api().post('/api/messages').set({ ...auth(user), ...headers }).send(body as object);
+
+/** A fresh pair of users for tests that need a conversation of their own. */
+async function pair(): Promise<[TestUser, TestUser]> {
+  const [a, b] = await Promise.all([stack.createUser(), stack.createUser()]);
+  for (const user of [a, b]) tokens.set(user.handle, await stack.accessToken(user));
+  return [a, b];
+}
+
+describe('POST /api/messages to a handle (pattern C)', () => {
+  it('starts a conversation and answers 200 with the created message', async () => {
+    const [a, b] = await pair();
+
+    const res = await post(a, { message: 'Hello there', handle: b.handle });
+
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      message_group_uuid: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      uuid: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      display_name: a.display_name,
+      handle: a.handle,
+      message: 'Hello there',
+      created_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}\+00:00$/),
+    });
+    const stored = await stack.repository.listAllMessages(res.body.message_group_uuid);
+    expect(stored.map((m) => [m.message_uuid, m.created_at])).toEqual([[res.body.uuid, res.body.created_at]]);
+  });
+
+  it('shows the new conversation in both members\' lists, each describing the other member', async () => {
+    const [a, b] = await pair();
+    const { body: sent } = await post(a, { message: 'Hi b', handle: b.handle });
+
+    const mine = await api().get('/api/message_groups').set(auth(a));
+    const theirs = await api().get('/api/message_groups').set(auth(b));
+
+    expect(mine.status).toBe(200);
+    expect(mine.body).toEqual([{ uuid: sent.message_group_uuid, display_name: b.display_name, handle: b.handle, message: 'Hi b', created_at: sent.created_at }]);
+    expect(theirs.body).toEqual([{ uuid: sent.message_group_uuid, display_name: a.display_name, handle: a.handle, message: 'Hi b', created_at: sent.created_at }]);
+  });
+
+  it('reuses the existing conversation between the two users, whoever writes first', async () => {
+    const [a, b] = await pair();
+    const first = await post(a, { message: 'one', handle: b.handle });
+
+    const second = await post(b, { message: 'two', handle: `@${a.handle}` });
+
+    expect(second.status).toBe(200);
+    expect(second.body.message_group_uuid).toBe(first.body.message_group_uuid);
+    expect(await stack.repository.listConversationMembers(first.body.message_group_uuid)).toHaveLength(2);
+  });
+
+  it('reuses a conversation written by the original tools (random id)', async () => {
+    const [a, b] = await pair();
+    const legacy = randomUUID();
+    const at = '2023-03-28T21:02:11.141577+00:00';
+    await stack.repository.putMessageGroup({ owner_user_uuid: a.uuid, message_group_uuid: legacy, last_reply_at: at, message: 'old', other: b });
+    await stack.repository.putMessageGroup({ owner_user_uuid: b.uuid, message_group_uuid: legacy, last_reply_at: at, message: 'old', other: a });
+
+    const res = await post(a, { message: 'new', handle: b.handle });
+
+    expect(res.body.message_group_uuid).toBe(legacy);
+  });
+
+  it('answers 404 for an unknown handle and stores nothing', async () => {
+    const [a] = await pair();
+
+    const res = await post(a, { message: 'anyone?', handle: 'nobody_here' });
+
+    expect(res.status).toBe(404);
+    expect(res.body).toMatchObject({ statusCode: 404, error: 'Not Found' });
+    expect((await stack.repository.listMessageGroups(a.uuid, { limit: 10 })).items).toEqual([]);
+  });
+});
+
+describe('POST /api/messages to a conversation (pattern D)', () => {
+  it('adds a message to a conversation the caller is a member of', async () => {
+    const [a, b] = await pair();
+    const { body: first } = await post(a, { message: 'first', handle: b.handle });
+
+    const res = await post(b, { message: 'reply', message_group_uuid: first.message_group_uuid });
+
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ message_group_uuid: first.message_group_uuid, handle: b.handle, message: 'reply' });
+    const messages = await api().get(`/api/messages/${first.message_group_uuid}`).set(auth(a));
+    expect(messages.body.map((m: { message: string }) => m.message)).toEqual(['first', 'reply']);
+  });
+
+  it('answers 404 to a non-member and stores nothing', async () => {
+    const [a, b] = await pair();
+    const { body: first } = await post(a, { message: 'private', handle: b.handle });
+
+    const res = await post(carol, { message: 'let me in', message_group_uuid: first.message_group_uuid });
+
+    expect(res.status).toBe(404);
+    expect(res.body.message).toBe('Conversation not found');
+    expect(await stack.repository.listAllMessages(first.message_group_uuid)).toHaveLength(1);
+  });
+
+  it('answers the same 404 for a conversation that does not exist', async () => {
+    const res = await post(alice, { message: 'hello?', message_group_uuid: randomUUID() });
+
+    expect(res.status).toBe(404);
+    expect(res.body.message).toBe('Conversation not found');
+  });
+});
+
+describe('GET /api/messages/:message_group_uuid (pattern A)', () => {
+  it('answers 404 to a non-member, revealing nothing', async () => {
+    const [a, b] = await pair();
+    const { body: first } = await post(a, { message: 'secret', handle: b.handle });
+
+    const res = await api().get(`/api/messages/${first.message_group_uuid}`).set(auth(carol));
+
+    expect(res.status).toBe(404);
+    expect(JSON.stringify(res.body)).not.toContain('secret');
+  });
+
+  it('answers 400 to a malformed conversation id', async () => {
+    const res = await api().get('/api/messages/not-a-uuid').set(auth(alice));
+
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual(['message_group_uuid_invalid']);
+  });
+
+  it('pages over 130 messages: newest page first, oldest first within a page, no gap, no duplicate', async () => {
+    const [a, b] = await pair();
+    const { body: first } = await post(a, { message: 'm0', handle: b.handle });
+    const start = parseTimestamp(first.created_at)! + 1_000_000;
+    for (let i = 1; i < 130; i++) {
+      await stack.repository.putMessage({ message_group_uuid: first.message_group_uuid, message: `m${i}`, sender: i % 2 ? b : a, created_at: formatTimestamp(start + i * 1000) });
+    }
+
+    const pages: string[][] = [];
+    let cursor: string | undefined;
+    do {
+      const res = await api().get(`/api/messages/${first.message_group_uuid}`).query({ limit: 20, ...(cursor ? { cursor } : {}) }).set(auth(b));
+      expect(res.status).toBe(200);
+      pages.push(res.body.map((m: { message: string }) => m.message));
+      cursor = res.headers['x-next-cursor'];
+    } while (cursor);
+
+    expect(pages).toHaveLength(7);
+    expect(pages[0]).toEqual(Array.from({ length: 20 }, (_, i) => `m${110 + i}`));
+    expect(pages.reverse().flat()).toEqual(Array.from({ length: 130 }, (_, i) => `m${i}`));
+  });
+
+  it('uses a default page of 20 and sends no cursor on the last page', async () => {
+    const [a, b] = await pair();
+    const { body: first } = await post(a, { message: 'only', handle: b.handle });
+
+    const res = await api().get(`/api/messages/${first.message_group_uuid}`).set(auth(a));
+
+    expect(res.status).toBe(200);
+    expect(res.headers['x-next-cursor']).toBeUndefined();
+  });
+});
+
+describe('GET /api/message_groups (pattern B)', () => {
+  it('lists conversations newest first and pages with a cursor', async () => {
+    const [a] = await pair();
+    const others = await Promise.all([stack.createUser(), stack.createUser(), stack.createUser()]);
+    for (const other of others) await post(a, { message: `to ${other.handle}`, handle: other.handle });
+
+    const first = await api().get('/api/message_groups').query({ limit: 2 }).set(auth(a));
+    const second = await api().get('/api/message_groups').query({ limit: 2, cursor: first.headers['x-next-cursor'] }).set(auth(a));
+
+    expect(first.body.map((g: { handle: string }) => g.handle)).toEqual([others[2].handle, others[1].handle]);
+    expect(second.body.map((g: { handle: string }) => g.handle)).toEqual([others[0].handle]);
+    expect(second.headers['x-next-cursor']).toBeUndefined();
+  });
+});
+
+describe('cursors', () => {
+  async function firstPageCursor(): Promise<{ cursor: string; group: string; user: TestUser }> {
+    const [a, b] = await pair();
+    const { body } = await post(a, { message: 'a', handle: b.handle });
+    await post(a, { message: 'b', message_group_uuid: body.message_group_uuid });
+    const res = await api().get(`/api/messages/${body.message_group_uuid}`).query({ limit: 1 }).set(auth(a));
+    return { cursor: res.headers['x-next-cursor'], group: body.message_group_uuid, user: a };
+  }
+
+  it('rejects a tampered cursor with 400', async () => {
+    const { cursor, group, user } = await firstPageCursor();
+    const [payload, signature] = cursor.split('.');
+    const data = JSON.parse(Buffer.from(payload, 'base64url').toString());
+    const tampered = `${Buffer.from(JSON.stringify({ ...data, b: '2099-01-01T00:00:00.000000+00:00' })).toString('base64url')}.${signature}`;
+
+    const res = await api().get(`/api/messages/${group}`).query({ cursor: tampered }).set(auth(user));
+
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual(['cursor_invalid']);
+  });
+
+  it('rejects a cursor from another list with 400', async () => {
+    const { cursor, user } = await firstPageCursor();
+
+    const res = await api().get('/api/message_groups').query({ cursor }).set(auth(user));
+
+    expect(res.status).toBe(400);
+  });
+
+  it.each([['garbage'], ['a.b'], ['%%%'], ['x'.repeat(2000)]])('rejects a made-up cursor with 400 (%#)', async (cursor) => {
+    const res = await api().get('/api/message_groups').query({ cursor }).set(auth(alice));
+
+    expect(res.status).toBe(400);
+  });
+
+  it('treats an empty cursor as the first page', async () => {
+    expect((await api().get('/api/message_groups?cursor=').set(auth(alice))).status).toBe(200);
+  });
+});
+
+describe('query validation', () => {
+  it.each(['0', '101', '-1', 'abc', '2.5', ''])('rejects limit=%j with 400', async (limit) => {
+    const res = await api().get(`/api/message_groups?limit=${limit}`).set(auth(alice));
+
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual(['limit_invalid']);
+  });
+
+  it('rejects a repeated limit with 400', async () => {
+    const res = await api().get('/api/message_groups?limit=1&limit=2').set(auth(alice));
+
+    expect(res.status).toBe(400);
+  });
+
+  it.each(['1', '100'])('accepts limit=%s', async (limit) => {
+    expect((await api().get(`/api/message_groups?limit=${limit}`).set(auth(alice))).status).toBe(200);
+  });
+});
+
+describe('body validation', () => {
+  it.each([
+    ['no message', { handle: 'bob' }, ['message_blank']],
+    ['a blank message', { message: '   ', handle: 'bob' }, ['message_blank']],
+    ['a number as message', { message: 42, handle: 'bob' }, ['message_invalid']],
+    ['1025 characters', { message: 'x'.repeat(1025), handle: 'bob' }, ['message_exceed_max_chars']],
+    ['no recipient', { message: 'hi' }, ['recipient_blank']],
+    ['a malformed conversation id', { message: 'hi', message_group_uuid: 'nope' }, ['message_group_uuid_invalid']],
+    ['a malformed handle', { message: 'hi', handle: 'bad handle!' }, ['handle_invalid']],
+    ['the caller\'s own handle', { message: 'hi', handle: 'alice' }, ['cannot_message_self']],
+    ['both handle and conversation', { message: 'hi', handle: 'bob', message_group_uuid: randomUUID() }, ['recipient_ambiguous']],
+    ['an empty object', {}, ['message_blank', 'recipient_blank']],
+    ['an empty message to oneself', { message: '', handle: 'alice' }, ['message_blank', 'cannot_message_self']],
+    ['wrong types everywhere', { message: ['x'], message_group_uuid: 42 }, ['message_invalid', 'message_group_uuid_invalid']],
+  ])('answers 422 to %s with every code', async (_, body, codes) => {
+    const res = await post(alice, body);
+
+    expect(res.status).toBe(422);
+    expect(res.body).toMatchObject({ statusCode: 422, error: 'Unprocessable Entity' });
+    expect(res.body.errors.sort()).toEqual([...codes].sort());
+    expect((await stack.repository.listMessageGroups(alice.uuid, { limit: 100 })).items).toEqual([]);
+  });
+
+  it('accepts a message of exactly 1024 characters (counted as characters, not bytes)', async () => {
+    const [a, b] = await pair();
+
+    const res = await post(a, { message: '€'.repeat(1024), handle: b.handle });
+
+    expect(res.status).toBe(200);
+  });
+
+  it('answers 400 to malformed JSON', async () => {
+    const res = await api().post('/api/messages').set(auth(alice)).set('Content-Type', 'application/json').send('{"message": "hi", ');
+
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ statusCode: 400, error: 'Bad Request', message: expect.stringMatching(/JSON/) });
+  });
+
+  it.each([['[1,2]'], ['"text"'], ['null'], ['42']])('answers 400 to the JSON body %s', async (raw) => {
+    const res = await api().post('/api/messages').set(auth(alice)).set('Content-Type', 'application/json').send(raw);
+
+    expect(res.status).toBe(400);
+  });
+
+  it('answers 413 to a body over 64 KB', async () => {
+    const res = await post(alice, { message: 'x'.repeat(70 * 1024), handle: 'bob' });
+
+    expect(res.status).toBe(413);
+    expect(res.body).toMatchObject({ statusCode: 413, error: 'Payload Too Large' });
+  });
+});
+
+describe('Idempotency-Key', () => {
+  it('returns the same message for a retry and stores nothing new', async () => {
+    const [a, b] = await pair();
+    const key = randomUUID();
+
+    const first = await post(a, { message: 'once', handle: b.handle }, { 'Idempotency-Key': key });
+    const retry = await post(a, { message: 'once', handle: b.handle }, { 'Idempotency-Key': key });
+
+    expect(first.status).toBe(200);
+    expect(retry.status).toBe(200);
+    expect(retry.body).toEqual(first.body);
+    expect(await stack.repository.listAllMessages(first.body.message_group_uuid)).toHaveLength(1);
+  });
+
+  it('stores one message when 10 requests with the same key race', async () => {
+    const [a, b] = await pair();
+    const { body: start } = await post(a, { message: 'start', handle: b.handle });
+    const key = randomUUID();
+
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, () => post(a, { message: 'raced', message_group_uuid: start.message_group_uuid }, { 'Idempotency-Key': key })),
+    );
+
+    expect(responses.map((r) => r.status)).toEqual(Array(10).fill(200));
+    expect(new Set(responses.map((r) => r.body.uuid)).size).toBe(1);
+    expect((await stack.repository.listAllMessages(start.message_group_uuid)).map((m) => m.message)).toEqual(['start', 'raced']);
+  });
+
+  it('treats the same key from another user as a different request', async () => {
+    const [a, b] = await pair();
+    const { body: start } = await post(a, { message: 'start', handle: b.handle });
+    const key = randomUUID();
+
+    const fromA = await post(a, { message: 'same', message_group_uuid: start.message_group_uuid }, { 'Idempotency-Key': key });
+    const fromB = await post(b, { message: 'same', message_group_uuid: start.message_group_uuid }, { 'Idempotency-Key': key });
+
+    expect(fromB.body.uuid).not.toBe(fromA.body.uuid);
+  });
+
+  it('answers 422 when a key is reused for a different request', async () => {
+    const [a, b] = await pair();
+    const key = randomUUID();
+    await post(a, { message: 'first', handle: b.handle }, { 'Idempotency-Key': key });
+
+    const res = await post(a, { message: 'different', handle: b.handle }, { 'Idempotency-Key': key });
+
+    expect(res.status).toBe(422);
+    expect(res.body.errors).toEqual(['idempotency_key_reused']);
+  });
+
+  it('answers 400 to a malformed key', async () => {
+    const res = await post(alice, { message: 'x', handle: 'bob' }, { 'Idempotency-Key': 'has spaces' });
+
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual(['idempotency_key_invalid']);
+  });
+});
+
+describe('GET /api/users/@:handle/short', () => {
+  it('answers a known handle without a token', async () => {
+    const res = await api().get(`/api/users/@${bob.handle}/short`);
+
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ uuid: bob.uuid, handle: bob.handle, display_name: bob.display_name });
+  });
+
+  it('answers 404 to an unknown handle', async () => {
+    const res = await api().get('/api/users/@nobody_at_all/short');
+
+    expect(res.status).toBe(404);
+  });
+});
+
+describe('unknown routes', () => {
+  it('answer 404 as JSON', async () => {
+    const res = await api().get('/api/nope').set(auth(alice));
+
+    expect(res.status).toBe(404);
+    expect(res.body).toMatchObject({ statusCode: 404 });
+  });
+});
