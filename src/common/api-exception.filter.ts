@@ -42,6 +42,11 @@ export class ApiExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
+    if (exception instanceof HttpException && isHealthReport(exception.getResponse())) {
+      // /api/health keeps Terminus's report, which names each dependency that is down.
+      response.status(exception.getStatus()).json(exception.getResponse());
+      return;
+    }
     const body = this.toApiError(exception);
     if (body.statusCode === HttpStatus.SERVICE_UNAVAILABLE) response.setHeader('Retry-After', '1');
     response.status(body.statusCode).json(body);
@@ -79,6 +84,10 @@ export class ApiExceptionFilter implements ExceptionFilter {
     this.logger.error(describe(exception), exception instanceof Error ? exception.stack : undefined);
     return { statusCode: 500, error: reason(500), message: 'Internal server error' };
   }
+}
+
+function isHealthReport(payload: unknown): boolean {
+  return typeof payload === 'object' && payload !== null && 'details' in payload && 'status' in payload;
 }
 
 function reason(status: number): string {

@@ -25,7 +25,7 @@ const sender = {
   user_handle: { type: 'string', required: true },
 } as const;
 
-export const messageEntity = new Entity({
+const messageSchema = {
   model: { entity: 'message', version: '1', service: 'cruddur' },
   attributes: {
     message_group_uuid: { type: 'string', required: true, field: MESSAGE_TABLE.partitionKey, get: stripPrefix(MESSAGE_PREFIX) },
@@ -40,9 +40,9 @@ export const messageEntity = new Entity({
       sk: { field: MESSAGE_TABLE.sortKey, composite: ['created_at'], template: '${created_at}', casing: 'none' },
     },
   },
-});
+} as const;
 
-export const messageGroupEntity = new Entity({
+const messageGroupSchema = {
   model: { entity: 'message_group', version: '1', service: 'cruddur' },
   attributes: {
     owner_user_uuid: { type: 'string', required: true, field: MESSAGE_TABLE.partitionKey, get: stripPrefix(GROUP_PREFIX) },
@@ -62,12 +62,16 @@ export const messageGroupEntity = new Entity({
       sk: { field: MESSAGE_TABLE.groupIndex.sortKey, composite: ['last_reply_at'], template: '${last_reply_at}', casing: 'none' },
     },
   },
-});
+} as const;
 
-export type MessageItem = EntityItem<typeof messageEntity>;
-export type MessageGroupItem = EntityItem<typeof messageGroupEntity>;
-
+/**
+ * A new service (and new entities) per client: ElectroDB binds the client and table to the entity
+ * objects themselves, so entities shared between two services would talk to the last one's table.
+ */
 export function createMessagesService(client: DynamoDBClient, table: string) {
-  return new Service({ message: messageEntity, messageGroup: messageGroupEntity }, { client, table });
+  return new Service({ message: new Entity(messageSchema), messageGroup: new Entity(messageGroupSchema) }, { client, table });
 }
+
+export type MessageItem = EntityItem<MessagesService['entities']['message']>;
+export type MessageGroupItem = EntityItem<MessagesService['entities']['messageGroup']>;
 export type MessagesService = ReturnType<typeof createMessagesService>;

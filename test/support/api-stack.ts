@@ -52,6 +52,8 @@ export interface ApiStack {
 export interface ApiStackOptions {
   /** Postgres URL the app uses (e.g. through a test-controlled proxy); defaults to the test database. */
   databaseUrl?: (db: TestDatabase) => Promise<string> | string;
+  /** DynamoDB endpoint the app uses (e.g. through a test-controlled proxy); the test's own client talks to dynalite directly. */
+  dynamodbEndpoint?: (endpoint: string) => Promise<string> | string;
   env?: Record<string, string>;
 }
 
@@ -68,7 +70,7 @@ export async function startApiStack(options: ApiStackOptions = {}): Promise<ApiS
   const { id: clientId } = await ensureUserPoolClient(cognito, userPoolId, 'test');
   const config = loadConfig({
     APP_ENV: 'test',
-    DYNAMODB_ENDPOINT: dynalite.endpoint,
+    DYNAMODB_ENDPOINT: options.dynamodbEndpoint ? await options.dynamodbEndpoint(dynalite.endpoint) : dynalite.endpoint,
     DDB_MESSAGE_TABLE: table,
     DATABASE_URL: options.databaseUrl ? await options.databaseUrl(db) : db.url,
     AWS_COGNITO_USER_POOL_ID: userPoolId,
@@ -89,7 +91,7 @@ export async function startApiStack(options: ApiStackOptions = {}): Promise<ApiS
       password: PASSWORD,
       attributes: { email: `${handle}@example.com`, preferred_username: handle, name: display_name },
     });
-    let uuid = randomUUID();
+    let uuid: string = randomUUID();
     if (inPostgres) {
       const saved = await dataSource.getRepository(User).save({ handle, display_name, email: `${handle}@example.com`, cognito_user_id: user.sub });
       uuid = saved.uuid;
