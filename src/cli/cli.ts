@@ -76,12 +76,17 @@ export function runScript(name: string, main: (ctx: ScriptContext) => Promise<vo
   Promise.resolve()
     .then(() => main({ args, prod, config: scriptConfig(prod), out }))
     .then(
-      () => process.exit(0),
+      () => exitAfterOutput(0),
       (error: unknown) => {
         process.stderr.write(`${name}: ${describeError(error)}\n`);
-        process.exit(1);
+        exitAfterOutput(1);
       },
     );
+}
+
+/** Writes to a pipe are asynchronous: exiting at once would cut off a long output. */
+function exitAfterOutput(code: number): void {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
 }
 
 /** One line for an operator, whatever failed. */
@@ -92,6 +97,7 @@ export function describeError(error: unknown): string {
   if (code === 'ECONNREFUSED' || error.name === 'AggregateError' && /ECONNREFUSED/.test(String((error as AggregateError).errors))) {
     return `cannot reach the service (${describeTarget(error)}connection refused); is it running? (npm run local)`;
   }
+  if (code === '42P01') return `${error.message} (has the database been migrated? npm run db:migrate)`; // pg: undefined_table
   if (error.name === 'ResourceNotFoundException') return `${error.message} (has the table been created? npm run ddb:schema-load)`;
   return error.message.split('\n')[0];
 }

@@ -182,6 +182,66 @@ export class MessagesRepository {
       }
     }
   }
+
+  /**
+   * The owner's conversation with `other_user_uuid`, if any (its newest group item). Filters the
+   * owner's group items, so O(conversations of the owner): for seeds and scripts.
+   */
+  async findMessageGroupWith(owner_user_uuid: string, other_user_uuid: string): Promise<MessageGroupItem | undefined> {
+    const { data } = await this.service.entities.messageGroup.query
+      .byOwner({ owner_user_uuid })
+      .where(({ user_uuid }, { eq }) => eq(user_uuid, other_user_uuid))
+      .go({ pages: 'all', order: 'desc', ignoreOwnership: true, originalErr: true });
+    return data[0];
+  }
+
+  /** Every conversation of an owner, latest reply first (all pages). For scripts; O(conversations). */
+  async listAllMessageGroups(owner_user_uuid: string): Promise<MessageGroupItem[]> {
+    const { data } = await this.service.entities.messageGroup.query
+      .byOwner({ owner_user_uuid })
+      .go({ pages: 'all', order: 'desc', ignoreOwnership: true, originalErr: true });
+    return data;
+  }
+
+  /** Every message of a conversation sent in `year` (a `begins_with` on `sk`), oldest first (all pages). */
+  async listAllMessagesOfYear(message_group_uuid: string, year: string): Promise<MessageItem[]> {
+    const { data } = await this.service.entities.message.query
+      .byConversation({ message_group_uuid })
+      .begins({ created_at: year })
+      .go({ pages: 'all', order: 'asc', ignoreOwnership: true, originalErr: true });
+    return data;
+  }
+
+  /**
+   * putMessageGroup for the projector: when the key is already taken by this owner's item of the
+   * SAME conversation (a concurrent projection of the same message), that item is returned and
+   * nothing is written, so the group item keeps the message's exact `sk`. A clash with another
+   * conversation still moves the `sk` forward by one microsecond.
+   */
+  async putMessageGroupOnce(input: NewMessageGroup): Promise<MessageGroupItem> {
+    const base = {
+      owner_user_uuid: input.owner_user_uuid,
+      message_group_uuid: input.message_group_uuid,
+      message: input.message,
+      user_uuid: input.other.uuid,
+      user_display_name: input.other.display_name,
+      user_handle: input.other.handle,
+    };
+    let existing: MessageGroupItem | undefined;
+    const last_reply_at = await this.withClashRetry(input.last_reply_at, async (sk) => {
+      try {
+        await this.service.entities.messageGroup.create({ ...base, last_reply_at: sk }).go({ originalErr: true, response: 'none' });
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+        const { data } = await this.service.entities.messageGroup
+          .get({ owner_user_uuid: input.owner_user_uuid, last_reply_at: sk })
+          .go({ ignoreOwnership: true, originalErr: true });
+        if (data?.message_group_uuid !== input.message_group_uuid) throw error;
+        existing = data;
+      }
+    });
+    return existing ?? { ...base, last_reply_at };
+  }
 }
 
 export function isConditionalCheckFailed(error: unknown): boolean {
