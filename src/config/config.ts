@@ -23,6 +23,11 @@ export interface AppConfig {
     clientId?: string;
     /** Cognito emulator endpoint; undefined = AWS's own. Never taken from AWS_ENDPOINT_URL. */
     endpoint?: string;
+    /**
+     * The emulator's token issuer (`{issuer domain}/{pool}`), trusted only outside `aws`; defaults to
+     * `{COGNITO_ENDPOINT}/{pool}`. Against AWS the issuer always comes from the pool id.
+     */
+    issuer?: string;
   };
   /** Secret that signs paging cursors. */
   cursorSecret: string;
@@ -31,6 +36,8 @@ export interface AppConfig {
    * On by default for `local` and `test`, off for `aws`, where the real stream drives the Lambda.
    */
   streamEmulator: boolean;
+  /** Ports of the emulators that `npm run local` starts (0 = any free port). */
+  local: { dynamodbPort: number; cognitoPort: number; postgresPort: number };
 }
 
 export class ConfigError extends Error {
@@ -50,12 +57,14 @@ const postgresUrl = z
   .string()
   .refine((v) => URL.canParse(v) && /^postgres(ql)?:$/.test(new URL(v).protocol), 'must be a postgres:// URL');
 
+const port = z.coerce.number().int().min(0).max(65535);
+
 /** DynamoDB's own naming rule for tables. */
 export const TABLE_NAME_PATTERN = /^[A-Za-z0-9_.-]{3,255}$/;
 
 const schema = z.object({
   APP_ENV: optional(z.enum(['local', 'test', 'aws'])),
-  PORT: optional(z.coerce.number().int().min(0).max(65535)),
+  PORT: optional(port),
   AWS_REGION: optional(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must look like us-east-1')),
   AWS_DEFAULT_REGION: optional(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must look like us-east-1')),
   DYNAMODB_ENDPOINT: optional(httpUrl),
@@ -66,8 +75,12 @@ const schema = z.object({
   AWS_COGNITO_USER_POOL_ID: optional(z.string().regex(/^[\w-]+_[0-9A-Za-z]+$/, 'must look like us-east-1_AbC123 or local_xxx')),
   AWS_COGNITO_USER_POOL_CLIENT_ID: optional(z.string().regex(/^[\w+]+$/, 'must be a Cognito app client id')),
   COGNITO_ENDPOINT: optional(httpUrl),
+  COGNITO_ISSUER: optional(httpUrl),
   CURSOR_SECRET: optional(z.string().min(16, 'must be at least 16 characters')),
   STREAM_EMULATOR: optional(z.enum(['on', 'off'])),
+  LOCAL_DYNAMODB_PORT: optional(port),
+  LOCAL_COGNITO_PORT: optional(port),
+  LOCAL_POSTGRES_PORT: optional(port),
 });
 
 /** Reads and validates the environment. Throws a ConfigError whose message is one line naming the variable. */
@@ -96,9 +109,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       userPoolId: e.AWS_COGNITO_USER_POOL_ID,
       clientId: e.AWS_COGNITO_USER_POOL_CLIENT_ID,
       endpoint: e.COGNITO_ENDPOINT,
+      issuer:
+        e.COGNITO_ISSUER ??
+        (e.COGNITO_ENDPOINT && e.AWS_COGNITO_USER_POOL_ID ? `${e.COGNITO_ENDPOINT.replace(/\/$/, '')}/${e.AWS_COGNITO_USER_POOL_ID}` : undefined),
     },
     cursorSecret: e.CURSOR_SECRET ?? 'cruddur-local-cursor-secret-not-for-production',
     streamEmulator: e.STREAM_EMULATOR ? e.STREAM_EMULATOR === 'on' : appEnv !== 'aws',
+    local: {
+      dynamodbPort: e.LOCAL_DYNAMODB_PORT ?? 8000,
+      cognitoPort: e.LOCAL_COGNITO_PORT ?? 9229,
+      postgresPort: e.LOCAL_POSTGRES_PORT ?? 5433,
+    },
   };
 }
 

@@ -1,0 +1,234 @@
+import type { LogLevel } from '@nestjs/common';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { createApp } from '../app.factory.js';
+import type { LocalStackInfo } from '../cli/cli.js';
+import { createCognitoClient } from '../cognito/cognito.client.js';
+import { startCognitoEmulator } from '../cognito/cognito-emulator.js';
+import { prepareLocalCognito } from '../cognito/cognito-demo-users.js';
+import { updateCognitoUserIds } from '../cognito/cognito-user-ids.js';
+import type { AppConfig } from '../config/config.js';
+import { openDataSource } from '../database/data-source.js';
+import { createDynamoDbClient } from '../dynamodb/dynamodb.client.js';
+import { ensureMessageTable } from '../dynamodb/message-table.js';
+import { openMessagesRepository } from '../dynamodb/open-messages-repository.js';
+import { seedDemoConversation } from '../seed/demo-conversation.seed.js';
+import { seedDemoUsers } from '../seed/demo-users.seed.js';
+import { User } from '../users/user.entity.js';
+import { UsersService } from '../users/users.service.js';
+import { startDynamoDbEmulator } from './dynamodb-emulator.js';
+import { startEmbeddedPostgres } from './embedded-postgres.js';
+import { assertPortFree, LocalStackError, portOrFree } from './ports.js';
+
+export interface LocalStackPorts {
+  api: number;
+  dynamodb: number;
+  cognito: number;
+  postgres: number;
+}
+
+export interface LocalStackOptions {
+  /**
+   * The configuration from the environment: table, region, `DATABASE_URL` (else embedded Postgres),
+   * ports. Its DynamoDB and Cognito settings are replaced by the stack's emulators.
+   */
+  config: AppConfig;
+  /** Where the stack keeps its data (`.local` for `npm run local`); `stack.json` is written here. */
+  dataDir: string;
+  /** Override the configured ports; 0 = any free port. */
+  ports?: Partial<LocalStackPorts>;
+  /** Receives one line per step (what was created, what was reused). */
+  log?: (line: string) => void;
+  /** Nest's logger for the app; off by default. */
+  appLogger?: LogLevel[] | false;
+}
+
+export interface LocalStack {
+  info: LocalStackInfo;
+  /** The configuration the app runs with: the emulators' endpoints, `appEnv: 'local'`. */
+  config: AppConfig;
+  /** True when Postgres is the stack's own (no DATABASE_URL given). */
+  embeddedPostgres: boolean;
+  /** Stops everything this stack started, newest first, and removes stack.json. */
+  stop(): Promise<void>;
+}
+
+export const LOCAL_DATABASE_NAME = 'cruddur';
+
+/**
+ * Starts the embedded local stack (DESIGN §9): dynalite, cognito-local and Postgres (embedded
+ * unless `DATABASE_URL` is set), then creates what is missing (table, schema, pool, demo users,
+ * the demo conversation) and starts the API. Everything persists under `dataDir`, so a second
+ * start reuses it. When any step fails, what was already started is stopped before the error is
+ * rethrown.
+ */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const { config, dataDir } = options;
+  const ports: LocalStackPorts = {
+    api: config.port,
+    dynamodb: config.local.dynamodbPort,
+    cognito: config.local.cognitoPort,
+    postgres: config.local.postgresPort,
+    ...options.ports,
+  };
+  const log = options.log ?? (() => undefined);
+  const where = (path: string) => relative(process.cwd(), path) || '.';
+  const embeddedPostgres = config.databaseUrl === undefined;
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
+  };
+
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    stops.push(lockDataDir(dataDir));
+    await assertPortsFree(ports, embeddedPostgres);
+    // Postgres, unlike the others, cannot report the port it picked.
+    const postgresPort = await portOrFree(ports.postgres);
+
+    const [dynamo, cognito, postgres] = await startAll(stops, [
+      () => startDynamoDbEmulator({ path: join(dataDir, 'dynamodb'), port: ports.dynamodb }),
+      () => startCognitoEmulator({ dir: dataDir, port: ports.cognito }),
+      async () =>
+        embeddedPostgres
+          ? startEmbeddedPostgres({ dir: join(dataDir, 'postgres'), port: postgresPort, database: LOCAL_DATABASE_NAME, logFile: join(dataDir, 'postgres.log') })
+          : { url: config.databaseUrl as string, initialised: false, stop: async () => undefined },
+    ] as const);
+    log(`DynamoDB   dynalite on ${dynamo.endpoint} (data: ${where(join(dataDir, 'dynamodb'))})`);
+    log(`Cognito    cognito-local on ${cognito.endpoint} (data: ${where(join(dataDir, '.cognito'))})`);
+    log(
+      embeddedPostgres
+        ? `Postgres   embedded on 127.0.0.1:${postgresPort} (data: ${where(join(dataDir, 'postgres'))}${postgres.initialised ? ', initialised now' : ''})`
+        : `Postgres   ${redactPassword(postgres.url)} (DATABASE_URL)`,
+    );
+
+    const table = config.dynamodb.table;
+    const dynamoClient = createDynamoDbClient({ aws: config.aws, dynamodb: { endpoint: dynamo.endpoint, table } });
+    try {
+      log(`table ${table}: ${await ensureMessageTable(dynamoClient, table)}`);
+    } finally {
+      dynamoClient.destroy();
+    }
+
+    const cognitoClient = createCognitoClient({ aws: config.aws, cognito: { endpoint: cognito.endpoint } });
+    const pool = await prepareLocalCognito(cognitoClient).finally(() => cognitoClient.destroy());
+    log(`Cognito pool ${pool.userPoolId}, app client ${pool.clientId}: ${pool.created.length ? `created ${pool.created.join(', ')}` : 'exist'}`);
+
+    const dataSource = await openDataSource(postgres.url);
+    let demoUsers: User[];
+    try {
+      const ran = await dataSource.runMigrations({ transaction: 'all' });
+      log(`migrations: ${ran.length ? `ran ${ran.map((m) => m.name).join(', ')}` : 'up to date'}`);
+      const users = new UsersService(dataSource.getRepository(User));
+      demoUsers = await seedDemoUsers(users);
+      const ids = await updateCognitoUserIds(pool.users, users);
+      log(`demo users: ${demoUsers.map((u) => u.handle).join(', ')} (cognito_user_id set for ${Object.keys(ids.updated).join(', ') || 'none'})`);
+    } finally {
+      await dataSource.destroy();
+    }
+
+    const appConfig: AppConfig = {
+      ...config,
+      appEnv: 'local',
+      dynamodb: { endpoint: dynamo.endpoint, table },
+      databaseUrl: postgres.url,
+      cognito: { userPoolId: pool.userPoolId, clientId: pool.clientId, endpoint: cognito.endpoint, issuer: `${cognito.endpoint}/${pool.userPoolId}` },
+    };
+
+    const messages = openMessagesRepository(appConfig);
+    try {
+      const [a, b] = demoUsers;
+      const conversation = await seedDemoConversation(messages.repository, a, b);
+      log(`demo conversation ${conversation.message_group_uuid}: ${conversation.created ? `created (${conversation.messages} messages)` : 'exists'}`);
+    } finally {
+      await messages.close();
+    }
+
+    const app = await createApp(appConfig, { logger: options.appLogger ?? false });
+    stops.push(() => app.close());
+    await app.listen(ports.api, '127.0.0.1').catch((error: unknown) => {
+      if ((error as { code?: string }).code === 'EADDRINUSE') {
+        throw new LocalStackError(`API: port ${ports.api} is already in use (set PORT to use another port)`);
+      }
+      throw error;
+    });
+    const apiPort = (app.getHttpServer().address() as { port: number }).port;
+
+    const info: LocalStackInfo = {
+      apiUrl: `http://127.0.0.1:${apiPort}`,
+      dynamodbEndpoint: dynamo.endpoint,
+      table,
+      cognitoEndpoint: cognito.endpoint,
+      userPoolId: pool.userPoolId,
+      userPoolClientId: pool.clientId,
+      databaseUrl: postgres.url,
+    };
+    const stackFile = join(dataDir, 'stack.json');
+    writeFileSync(stackFile, `${JSON.stringify(info, null, 2)}\n`);
+    stops.push(async () => rmSync(stackFile, { force: true }));
+
+    return { info, config: { ...appConfig, port: apiPort }, embeddedPostgres, stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+/** Starts the parts side by side; each one that started is registered for stopping, even when another failed. */
+async function startAll<T extends readonly (() => Promise<{ stop(): Promise<void> }>)[]>(
+  stops: Array<() => Promise<void>>,
+  starters: T,
+): Promise<{ [K in keyof T]: Awaited<ReturnType<T[K]>> }> {
+  const results = await Promise.allSettled(starters.map((start) => start()));
+  for (const result of results) if (result.status === 'fulfilled') stops.push(() => result.value.stop());
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as { [K in keyof T]: Awaited<ReturnType<T[K]>> };
+}
+
+async function assertPortsFree(ports: LocalStackPorts, embeddedPostgres: boolean): Promise<void> {
+  const checks: Array<[number, string, string]> = [
+    [ports.api, 'API', 'PORT'],
+    [ports.dynamodb, 'DynamoDB emulator', 'LOCAL_DYNAMODB_PORT'],
+    [ports.cognito, 'Cognito emulator', 'LOCAL_COGNITO_PORT'],
+    ...(embeddedPostgres ? [[ports.postgres, 'Postgres', 'LOCAL_POSTGRES_PORT'] as [number, string, string]] : []),
+  ];
+  for (const [port, what, setting] of checks) if (port !== 0) await assertPortFree(port, what, setting);
+}
+
+/**
+ * One stack per data directory: a second one would share LevelDB (which crashes dynalite), the
+ * Cognito files and the Postgres cluster. A lock left by a stack that was killed is taken over.
+ */
+function lockDataDir(dataDir: string): () => Promise<void> {
+  const lockFile = join(dataDir, 'stack.pid');
+  const holder = Number.parseInt(readIfExists(lockFile) ?? '', 10);
+  if (Number.isInteger(holder) && isAlive(holder)) {
+    throw new LocalStackError(`${dataDir} is in use by another local stack (pid ${holder}); stop it first`);
+  }
+  writeFileSync(lockFile, `${process.pid}\n`);
+  return async () => rmSync(lockFile, { force: true });
+}
+
+function readIfExists(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as { code?: string }).code === 'EPERM';
+  }
+}
+
+function redactPassword(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = '***';
+  return u.toString();
+}

@@ -1,0 +1,249 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { LocalStackInfo } from '../../src/cli/cli.js';
+import { freePort } from '../../src/local/ports.js';
+import { openDataSource } from '../../src/database/data-source.js';
+import { seedDemoUsers } from '../../src/seed/demo-users.seed.js';
+import { User } from '../../src/users/user.entity.js';
+import { UsersService } from '../../src/users/users.service.js';
+import { startDemoCognito, type DemoCognito } from '../support/cognito.js';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import { runScript } from '../support/run-script.js';
+import { decodeJwtPayload } from '../support/tokens.js';
+import { expectOneLineFailure, scratchDirectory, UNREACHABLE_POSTGRES } from './script-expectations.js';
+
+let cognito: DemoCognito;
+let cwd: ReturnType<typeof scratchDirectory>;
+let closedPort: number;
+const databases: TestDatabase[] = [];
+
+beforeAll(async () => {
+  cognito = await startDemoCognito();
+  cwd = scratchDirectory();
+  closedPort = await freePort();
+});
+
+afterAll(async () => {
+  for (const db of databases) await db.drop();
+  await cognito?.stop();
+  cwd?.remove();
+});
+
+async function newDatabase(options: { migrate: boolean; seed?: boolean }): Promise<TestDatabase> {
+  const db = await createTestDatabase({ migrate: options.migrate });
+  databases.push(db);
+  if (options.seed) {
+    const dataSource = await openDataSource(db.url);
+    await seedDemoUsers(new UsersService(dataSource.getRepository(User)));
+    await dataSource.destroy();
+  }
+  return db;
+}
+
+async function cognitoIds(url: string): Promise<Record<string, string | null>> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ handle: string; cognito_user_id: string | null }>('SELECT handle, cognito_user_id FROM public.users');
+    return Object.fromEntries(rows.map((r) => [r.handle, r.cognito_user_id]));
+  } finally {
+    await client.end();
+  }
+}
+
+function cognitoEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return { COGNITO_ENDPOINT: cognito.endpoint, AWS_COGNITO_USER_POOL_ID: cognito.userPoolId, ...extra };
+}
+
+function run(script: string, args: string[], env: Record<string, string>, dir = cwd.path) {
+  return runScript(script, args, env, dir);
+}
+
+describe('cognito:list-users', () => {
+  it('prints every user as JSON, then the {handle: sub} map', async () => {
+    const result = await run('cognito-list-users', [], cognitoEnv());
+
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    const [list, map] = result.stdout.split(/\n(?=\{)/);
+    expect(JSON.parse(list)).toEqual(
+      expect.arrayContaining([
+        { username: cognito.subs.andrewbrown, sub: cognito.subs.andrewbrown, handle: 'andrewbrown', email: 'andrew@example.com' },
+        { username: cognito.subs.bayko, sub: cognito.subs.bayko, handle: 'bayko', email: 'bayko@example.com' },
+      ]),
+    );
+    expect(JSON.parse(map)).toEqual(cognito.subs);
+  });
+
+  it('fails with one line when no user pool is configured', async () => {
+    const result = await run('cognito-list-users', [], { COGNITO_ENDPOINT: cognito.endpoint });
+
+    expectOneLineFailure(result, 'cognito:list-users', /no Cognito user pool configured: set AWS_COGNITO_USER_POOL_ID/);
+  });
+
+  it('fails with one line when Cognito is unreachable', async () => {
+    const result = await run('cognito-list-users', [], cognitoEnv({ COGNITO_ENDPOINT: `http://127.0.0.1:${closedPort}` }));
+
+    expectOneLineFailure(result, 'cognito:list-users', /cannot reach the service/);
+  });
+
+  it('fails with one line for an unknown pool', async () => {
+    const result = await run('cognito-list-users', [], cognitoEnv({ AWS_COGNITO_USER_POOL_ID: 'local_missing1' }));
+
+    expectOneLineFailure(result, 'cognito:list-users', /local_missing1/);
+  });
+
+  it('rejects unexpected arguments with the usage', async () => {
+    const result = await run('cognito-list-users', ['everyone'], cognitoEnv());
+
+    expectOneLineFailure(result, 'cognito:list-users', /unexpected argument "everyone" \(usage: npm run cognito:list-users -- \[prod\]\)/);
+  });
+});
+
+describe('db:update-cognito-user-ids', () => {
+  it("sets each user's cognito_user_id by handle and prints what it updated", async () => {
+    const db = await newDatabase({ migrate: true, seed: true });
+
+    const result = await run('db-update-cognito-user-ids', [], cognitoEnv({ DATABASE_URL: db.url }));
+
+    expect(result).toEqual({
+      code: 0,
+      stderr: '',
+      stdout: expect.stringContaining(`updated andrewbrown: cognito_user_id = ${cognito.subs.andrewbrown}\n`),
+    });
+    expect(result.stdout).toContain(`updated bayko: cognito_user_id = ${cognito.subs.bayko}\n`);
+    await expect(cognitoIds(db.url)).resolves.toEqual(cognito.subs);
+  });
+
+  it('names the Cognito users that are not in Postgres', async () => {
+    const db = await newDatabase({ migrate: true });
+
+    const result = await run('db-update-cognito-user-ids', [], cognitoEnv({ DATABASE_URL: db.url }));
+
+    expect(result).toEqual({ code: 0, stderr: '', stdout: 'not in Postgres (skipped): andrewbrown, bayko\n' });
+  });
+
+  it('fails with one line when no Postgres is configured', async () => {
+    const result = await run('db-update-cognito-user-ids', [], cognitoEnv());
+
+    expectOneLineFailure(result, 'db:update-cognito-user-ids', /no Postgres configured: set DATABASE_URL/);
+  });
+
+  it('fails with one line when Postgres is unreachable', async () => {
+    const result = await run('db-update-cognito-user-ids', [], cognitoEnv({ DATABASE_URL: UNREACHABLE_POSTGRES }));
+
+    expectOneLineFailure(result, 'db:update-cognito-user-ids', /cannot reach the service/);
+  });
+
+  it('fails with one line when no user pool is configured', async () => {
+    const db = await newDatabase({ migrate: true, seed: true });
+
+    const result = await run('db-update-cognito-user-ids', [], { COGNITO_ENDPOINT: cognito.endpoint, DATABASE_URL: db.url });
+
+    expectOneLineFailure(result, 'db:update-cognito-user-ids', /no Cognito user pool configured/);
+    await expect(cognitoIds(db.url)).resolves.toEqual({ andrewbrown: null, bayko: null });
+  });
+});
+
+describe('db:setup', () => {
+  it('migrates, seeds the demo users and sets their Cognito ids', async () => {
+    const db = await newDatabase({ migrate: false });
+
+    const result = await run('db-setup', [], cognitoEnv({ DATABASE_URL: db.url }));
+
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/^ran migrations CreateUsers1700000000000(, \w+)*\ndemo users: andrewbrown, bayko\nupdated andrewbrown: .*\nupdated bayko: .*\n$/);
+    await expect(cognitoIds(db.url)).resolves.toEqual(cognito.subs);
+  });
+
+  it('can run again without changing anything', async () => {
+    const db = await newDatabase({ migrate: false });
+    await run('db-setup', [], cognitoEnv({ DATABASE_URL: db.url }));
+
+    const result = await run('db-setup', [], cognitoEnv({ DATABASE_URL: db.url }));
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^no pending migrations\ndemo users: andrewbrown, bayko\n/);
+    await expect(cognitoIds(db.url)).resolves.toEqual(cognito.subs);
+  });
+
+  it('changes nothing when no user pool is configured', async () => {
+    const db = await newDatabase({ migrate: false });
+
+    const result = await run('db-setup', [], { DATABASE_URL: db.url });
+
+    expectOneLineFailure(result, 'db:setup', /no Cognito user pool configured/);
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    const { rows } = await client.query("SELECT to_regclass('public.users') AS users");
+    await client.end();
+    expect(rows).toEqual([{ users: null }]);
+  });
+
+  it('fails with one line when Postgres is unreachable', async () => {
+    const result = await run('db-setup', [], cognitoEnv({ DATABASE_URL: UNREACHABLE_POSTGRES }));
+
+    expectOneLineFailure(result, 'db:setup', /cannot reach the service/);
+  });
+});
+
+describe('local:token', () => {
+  let stackDir: ReturnType<typeof scratchDirectory>;
+
+  function writeStack(dir: string, info: Partial<LocalStackInfo>): void {
+    mkdirSync(join(dir, '.local'), { recursive: true });
+    writeFileSync(join(dir, '.local', 'stack.json'), JSON.stringify(info));
+  }
+
+  beforeAll(() => {
+    stackDir = scratchDirectory();
+    writeStack(stackDir.path, { cognitoEndpoint: cognito.endpoint, userPoolId: cognito.userPoolId, userPoolClientId: cognito.clientId });
+  });
+
+  afterAll(() => stackDir?.remove());
+
+  it("prints the demo user's access token, alone on one line", async () => {
+    const result = await run('local-token', ['andrewbrown'], {}, stackDir.path);
+
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    expect(decodeJwtPayload(result.stdout.trim())).toMatchObject({
+      token_use: 'access',
+      client_id: cognito.clientId,
+      sub: cognito.subs.andrewbrown,
+      iss: `${cognito.endpoint}/${cognito.userPoolId}`,
+    });
+  });
+
+  it('fails with one line for a handle that is not a demo user', async () => {
+    const result = await run('local-token', ['nobody'], {}, stackDir.path);
+
+    expectOneLineFailure(result, 'local:token', /unknown demo user "nobody" \(demo users: andrewbrown, bayko\)/);
+  });
+
+  it('fails with the usage when no handle is given', async () => {
+    const result = await run('local-token', [], {}, stackDir.path);
+
+    expectOneLineFailure(result, 'local:token', /missing argument \(usage: npm run -s local:token -- <handle>\)/);
+  });
+
+  it('fails with one line when no local stack is running', async () => {
+    const result = await run('local-token', ['andrewbrown'], {}, cwd.path);
+
+    expectOneLineFailure(result, 'local:token', /no local stack found .*start one with npm run local/);
+  });
+
+  it('fails with one line when the stack in stack.json is gone', async () => {
+    const gone = scratchDirectory();
+    writeStack(gone.path, { cognitoEndpoint: `http://127.0.0.1:${closedPort}`, userPoolId: cognito.userPoolId, userPoolClientId: cognito.clientId });
+
+    const result = await run('local-token', ['andrewbrown'], {}, gone.path);
+    gone.remove();
+
+    expectOneLineFailure(result, 'local:token', /cannot reach the service/);
+  });
+});
