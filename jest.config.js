@@ -1,6 +1,7 @@
 /** Jest in ESM mode (NestJS 12 ships ES modules); run through `node --experimental-vm-modules`. */
 export default {
   testEnvironment: 'node',
+  modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/.local/', '<rootDir>/cdk.out/'],
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: {

@@ -10,6 +10,7 @@ import { databaseOptions } from './database/database.options.js';
 import { DynamoDbModule } from './dynamodb/dynamodb.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MessagesModule } from './messages/messages.module.js';
+import { StreamModule } from './stream/stream.module.js';
 import { UsersModule } from './users/users.module.js';
 
 @Module({})
@@ -28,6 +29,7 @@ export class AppModule {
         AuthModule,
         UsersModule,
         MessagesModule,
+        StreamModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: ApiExceptionFilter },

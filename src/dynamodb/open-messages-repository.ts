@@ -1,9 +1,12 @@
 import type { AppConfig } from '../config/config.js';
+import { ChangeCaptureEmulator } from '../stream/change-capture.emulator.js';
 import { createDynamoDbClient } from './dynamodb.client.js';
 import { MessagesRepository } from './messages.repository.js';
 
 export interface OpenedMessagesRepository {
   repository: MessagesRepository;
+  /** The change-capture emulator attached to the repository, when `config.streamEmulator` is on. */
+  emulator?: ChangeCaptureEmulator;
   /** Finishes pending work (e.g. the change-capture emulator's queue) and releases the client. */
   close(): Promise<void>;
 }
@@ -12,8 +15,17 @@ export interface OpenedMessagesRepository {
 export function openMessagesRepository(config: Pick<AppConfig, 'aws' | 'dynamodb' | 'streamEmulator'>): OpenedMessagesRepository {
   const client = createDynamoDbClient(config);
   const repository = MessagesRepository.create(client, config.dynamodb.table);
+  const emulator = config.streamEmulator ? ChangeCaptureEmulator.attach(repository, { region: config.aws.region }) : undefined;
   return {
     repository,
-    close: async () => client.destroy(),
+    emulator,
+    close: async () => {
+      try {
+        emulator?.stop();
+        await emulator?.drain();
+      } finally {
+        client.destroy();
+      }
+    },
   };
 }

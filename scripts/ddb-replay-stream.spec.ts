@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { createMessageTable, dropTable, dynamoClient, startDynalite } from '../test/support/dynamodb.js';
+import { runScript } from '../test/support/run-script.js';
+import { MessagesRepository, type UserRef } from '../src/dynamodb/messages.repository.js';
+
+const alice: UserRef = { uuid: randomUUID(), display_name: 'Alice A', handle: 'alice' };
+const bob: UserRef = { uuid: randomUUID(), display_name: 'Bob B', handle: 'bob' };
+
+let stopDynalite: () => Promise<void>;
+let client: DynamoDBClient;
+let table: string;
+let repo: MessagesRepository;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  const db = await startDynalite();
+  stopDynalite = db.stop;
+  client = dynamoClient(db.endpoint);
+  table = await createMessageTable(client);
+  repo = MessagesRepository.create(client, table);
+  env = { DYNAMODB_ENDPOINT: db.endpoint, DDB_MESSAGE_TABLE: table };
+});
+
+afterAll(async () => {
+  await dropTable(client, table);
+  client.destroy();
+  await stopDynalite();
+});
+
+describe('npm run ddb:replay-stream', () => {
+  it('moves stale group items forward to the newest message and removes duplicates', async () => {
+    const group = randomUUID();
+    const stale = '2024-05-01T09:00:00.000000+00:00';
+    await repo.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: stale, message: 'hi', other: bob });
+    await repo.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: '2024-05-01T09:30:00.000000+00:00', message: 'dup', other: bob });
+    await repo.putMessageGroup({ owner_user_uuid: bob.uuid, message_group_uuid: group, last_reply_at: stale, message: 'hi', other: alice });
+    await repo.putMessage({ message_group_uuid: group, message: 'hi', sender: alice, created_at: stale });
+    await repo.putMessage({ message_group_uuid: group, message: 'are you there?', sender: alice, created_at: '2024-05-01T10:00:00.000000+00:00' });
+    await repo.putMessage({ message_group_uuid: group, message: 'yes, after the outage', sender: bob, created_at: '2024-05-01T11:00:00.000000+00:00' });
+
+    const result = await runScript('ddb-replay-stream', [group], env);
+
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    const [headline, ...memberLines] = result.stdout.trimEnd().split('\n');
+    expect(headline).toBe(`conversation ${group}: newest message 2024-05-01T11:00:00.000000+00:00 by @bob: "yes, after the outage"`);
+    expect(memberLines.sort()).toEqual(
+      [
+        `  GRP#${alice.uuid}: moved forward to 2024-05-01T11:00:00.000000+00:00, removed 2 older items`,
+        `  GRP#${bob.uuid}: moved forward to 2024-05-01T11:00:00.000000+00:00, removed 1 older item`,
+      ].sort(),
+    );
+    const members = await repo.listConversationMembers(group);
+    expect(members.map((m) => [m.owner_user_uuid, m.last_reply_at, m.message, m.user_handle]).sort()).toEqual(
+      [
+        [alice.uuid, '2024-05-01T11:00:00.000000+00:00', 'yes, after the outage', 'bob'],
+        [bob.uuid, '2024-05-01T11:00:00.000000+00:00', 'yes, after the outage', 'alice'],
+      ].sort(),
+    );
+  });
+
+  it('says so and changes nothing when the group items are already current', async () => {
+    const group = randomUUID();
+    const at = '2024-05-02T09:00:00.000000+00:00';
+    await repo.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: at, message: 'hi', other: bob });
+    await repo.putMessage({ message_group_uuid: group, message: 'hi', sender: alice, created_at: at });
+
+    const result = await runScript('ddb-replay-stream', [group], env);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`  GRP#${alice.uuid}: already at ${at}\n`);
+  });
+
+  it('rejects a missing or malformed message_group_uuid with the usage line', async () => {
+    const missing = await runScript('ddb-replay-stream', [], env);
+    const malformed = await runScript('ddb-replay-stream', ['not-a-uuid'], env);
+
+    for (const result of [missing, malformed]) {
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(/^ddb:replay-stream: .*\(usage: npm run ddb:replay-stream -- <message_group_uuid> \[prod\]\)\n$/);
+    }
+    expect(malformed.stderr).toContain('not a message_group_uuid: "not-a-uuid"');
+  });
+
+  it('fails with one line for a conversation without messages', async () => {
+    const group = randomUUID();
+
+    const result = await runScript('ddb-replay-stream', [group], env);
+
+    expect(result).toEqual({ code: 1, stdout: '', stderr: `ddb:replay-stream: conversation ${group} has no messages\n` });
+  });
+
+  it('fails with one line when DynamoDB cannot be reached', async () => {
+    const result = await runScript('ddb-replay-stream', [randomUUID()], { ...env, DYNAMODB_ENDPOINT: 'http://127.0.0.1:1' });
+
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^ddb:replay-stream: cannot reach the service \(.*connection refused\).*\n$/);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});

@@ -1,0 +1,203 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { createMessageTable, dropTable, dynamoClient, startDynalite } from '../../test/support/dynamodb.js';
+import { MessagesRepository, type UserRef } from '../dynamodb/messages.repository.js';
+import { formatTimestamp, parseTimestamp } from '../dynamodb/timestamp.js';
+import { MessageGroupProjector } from './message-group.projector.js';
+
+const alice: UserRef = { uuid: randomUUID(), display_name: 'Alice A', handle: 'alice' };
+const bob: UserRef = { uuid: randomUUID(), display_name: 'Bob B', handle: 'bob' };
+
+let stopDynalite: () => Promise<void>;
+let client: DynamoDBClient;
+let table: string;
+let repo: MessagesRepository;
+let projector: MessageGroupProjector;
+
+beforeAll(async () => {
+  const db = await startDynalite();
+  stopDynalite = db.stop;
+  client = dynamoClient(db.endpoint);
+  table = await createMessageTable(client);
+  repo = MessagesRepository.create(client, table);
+  projector = new MessageGroupProjector(repo);
+});
+
+afterAll(async () => {
+  await dropTable(client, table);
+  client.destroy();
+  await stopDynalite();
+});
+
+/** Both members' group items, as pattern C writes them. */
+async function startConversation(at: string, text = 'first'): Promise<string> {
+  const group = randomUUID();
+  await repo.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: at, message: text, other: bob });
+  await repo.putMessageGroup({ owner_user_uuid: bob.uuid, message_group_uuid: group, last_reply_at: at, message: text, other: alice });
+  return group;
+}
+
+async function putRaw(item: Record<string, unknown>): Promise<void> {
+  await client.send(new PutItemCommand({ TableName: table, Item: marshall(item) }));
+}
+
+/** owner handle → that owner's group items of the conversation [sk, message, other's handle]. */
+async function groupItems(group: string): Promise<Record<string, [string, string, string][]>> {
+  const names = { [alice.uuid]: 'alice', [bob.uuid]: 'bob' };
+  const result: Record<string, [string, string, string][]> = {};
+  for (const item of await repo.listConversationMembers(group)) {
+    (result[names[item.owner_user_uuid] ?? item.owner_user_uuid] ??= []).push([item.last_reply_at, item.message, item.user_handle]);
+  }
+  return result;
+}
+
+describe('MessageGroupProjector', () => {
+  it('moves both members forward to a newer message, keeping the other member on each item', async () => {
+    const group = await startConversation('2024-01-01T10:00:00.000000+00:00');
+
+    const result = await projector.project({ message_group_uuid: group, created_at: '2024-01-01T10:05:00.123456+00:00', message: 'reply' });
+
+    expect(await groupItems(group)).toEqual({
+      alice: [['2024-01-01T10:05:00.123456+00:00', 'reply', 'bob']],
+      bob: [['2024-01-01T10:05:00.123456+00:00', 'reply', 'alice']],
+    });
+    expect(result.members.every((m) => m.moved && m.removed === 1)).toBe(true);
+  });
+
+  it('writes the group item in the original layout with the other member’s display name', async () => {
+    const group = await startConversation('2024-01-02T10:00:00.000000+00:00');
+
+    await projector.project({ message_group_uuid: group, created_at: '2024-01-02T11:00:00.000000+00:00', message: 'later' });
+
+    const [item] = (await repo.listConversationMembers(group)).filter((m) => m.owner_user_uuid === alice.uuid);
+    expect(item).toEqual({
+      owner_user_uuid: alice.uuid,
+      last_reply_at: '2024-01-02T11:00:00.000000+00:00',
+      message_group_uuid: group,
+      message: 'later',
+      user_uuid: bob.uuid,
+      user_display_name: 'Bob B',
+      user_handle: 'bob',
+    });
+  });
+
+  it('leaves members alone when they are already at or past the message (late delivery)', async () => {
+    const group = await startConversation('2024-01-03T10:00:00.000000+00:00', 'newest');
+
+    const older = await projector.project({ message_group_uuid: group, created_at: '2024-01-03T09:00:00.000000+00:00', message: 'old' });
+    const same = await projector.project({ message_group_uuid: group, created_at: '2024-01-03T10:00:00.000000+00:00', message: 'newest' });
+
+    expect(await groupItems(group)).toEqual({
+      alice: [['2024-01-03T10:00:00.000000+00:00', 'newest', 'bob']],
+      bob: [['2024-01-03T10:00:00.000000+00:00', 'newest', 'alice']],
+    });
+    expect([...older.members, ...same.members].some((m) => m.moved)).toBe(false);
+  });
+
+  it('is idempotent: projecting the same message twice leaves one item per member', async () => {
+    const group = await startConversation('2024-01-04T10:00:00.000000+00:00');
+    const message = { message_group_uuid: group, created_at: '2024-01-04T10:00:01.000000+00:00', message: 'again' };
+
+    await projector.project(message);
+    const second = await projector.project(message);
+
+    expect(await groupItems(group)).toEqual({
+      alice: [['2024-01-04T10:00:01.000000+00:00', 'again', 'bob']],
+      bob: [['2024-01-04T10:00:01.000000+00:00', 'again', 'alice']],
+    });
+    expect(second.members.some((m) => m.moved || m.removed > 0)).toBe(false);
+  });
+
+  it('repairs duplicate group items it finds, keeping the newest, even when the message is older', async () => {
+    const group = await startConversation('2024-01-05T10:00:00.000000+00:00', 'a');
+    await repo.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: '2024-01-05T12:00:00.000000+00:00', message: 'c', other: bob });
+    await repo.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: '2024-01-05T11:00:00.000000+00:00', message: 'b', other: bob });
+
+    await projector.project({ message_group_uuid: group, created_at: '2024-01-05T10:30:00.000000+00:00', message: 'late' });
+
+    expect(await groupItems(group)).toEqual({
+      alice: [['2024-01-05T12:00:00.000000+00:00', 'c', 'bob']],
+      bob: [['2024-01-05T10:30:00.000000+00:00', 'late', 'alice']],
+    });
+  });
+
+  it('replaces legacy group items (no ElectroDB identifiers, no microseconds, no offset) by time, not by string', async () => {
+    const group = randomUUID();
+    await putRaw({ pk: `GRP#${alice.uuid}`, sk: '2023-04-05T18:27:03+00:00', message_group_uuid: group, message: 'old', user_uuid: bob.uuid, user_display_name: 'Bob B', user_handle: 'bob' });
+    await putRaw({ pk: `GRP#${bob.uuid}`, sk: '2023-04-05T18:27:03', message_group_uuid: group, message: 'old', user_uuid: alice.uuid, user_display_name: 'Alice A', user_handle: 'alice' });
+
+    await projector.project({ message_group_uuid: group, created_at: '2023-04-05T18:27:03.000001+00:00', message: 'new' });
+
+    expect(await groupItems(group)).toEqual({
+      alice: [['2023-04-05T18:27:03.000001+00:00', 'new', 'bob']],
+      bob: [['2023-04-05T18:27:03.000001+00:00', 'new', 'alice']],
+    });
+  });
+
+  it('treats a legacy timestamp of the same instant as already projected', async () => {
+    const group = randomUUID();
+    await putRaw({ pk: `GRP#${alice.uuid}`, sk: '2023-04-05T18:27:02', message_group_uuid: group, message: 'legacy', user_uuid: bob.uuid, user_display_name: 'Bob B', user_handle: 'bob' });
+
+    const result = await projector.project({ message_group_uuid: group, created_at: '2023-04-05T18:27:02.000000+00:00', message: 'same instant' });
+
+    expect(result.members).toEqual([{ owner_user_uuid: alice.uuid, moved: false, last_reply_at: '2023-04-05T18:27:02', removed: 0 }]);
+    expect(await groupItems(group)).toEqual({ alice: [['2023-04-05T18:27:02', 'legacy', 'bob']] });
+  });
+
+  it('projects a legacy message timestamp verbatim', async () => {
+    const group = await startConversation('2023-04-05T18:00:00+00:00');
+
+    await projector.project({ message_group_uuid: group, created_at: '2023-04-05T18:27:02.123456', message: 'no offset' });
+
+    expect(await groupItems(group)).toEqual({
+      alice: [['2023-04-05T18:27:02.123456', 'no offset', 'bob']],
+      bob: [['2023-04-05T18:27:02.123456', 'no offset', 'alice']],
+    });
+  });
+
+  it('writes nothing for a conversation without group items', async () => {
+    const group = randomUUID();
+
+    const result = await projector.project({ message_group_uuid: group, created_at: '2024-01-06T00:00:00.000000+00:00', message: 'orphan' });
+
+    expect(result.members).toEqual([]);
+    expect(await groupItems(group)).toEqual({});
+  });
+
+  it('converges when 40 projections of one conversation run at once: one item per member, the newest message', async () => {
+    const group = await startConversation('2024-02-01T00:00:00.000000+00:00');
+    const base = parseTimestamp('2024-02-01T00:00:01.000000+00:00')!;
+    const messages = Array.from({ length: 40 }, (_, i) => ({ message_group_uuid: group, created_at: formatTimestamp(base + i * 1000), message: `m${i}` }));
+
+    await Promise.all([...messages].reverse().map((m) => projector.project(m)));
+
+    const newest = messages[39].created_at;
+    expect(await groupItems(group)).toEqual({ alice: [[newest, 'm39', 'bob']], bob: [[newest, 'm39', 'alice']] });
+  });
+
+  it('keeps the exact sk when the same message is projected by concurrent runs', async () => {
+    const group = await startConversation('2024-02-02T00:00:00.000000+00:00');
+    const message = { message_group_uuid: group, created_at: '2024-02-02T00:00:05.000000+00:00', message: 'same' };
+
+    await Promise.all(Array.from({ length: 10 }, () => projector.project(message)));
+
+    expect(await groupItems(group)).toEqual({
+      alice: [['2024-02-02T00:00:05.000000+00:00', 'same', 'bob']],
+      bob: [['2024-02-02T00:00:05.000000+00:00', 'same', 'alice']],
+    });
+  });
+
+  it('moves past another conversation of the same owner that landed in the same microsecond', async () => {
+    const at = '2024-02-03T00:00:00.000000+00:00';
+    const first = await startConversation('2024-02-02T23:00:00.000000+00:00');
+    const second = await startConversation('2024-02-02T23:00:00.000000+00:00');
+
+    await projector.project({ message_group_uuid: first, created_at: at, message: 'one' });
+    await projector.project({ message_group_uuid: second, created_at: at, message: 'two' });
+
+    expect((await groupItems(first)).alice).toEqual([[at, 'one', 'bob']]);
+    expect((await groupItems(second)).alice).toEqual([['2024-02-03T00:00:00.000001+00:00', 'two', 'bob']]);
+  });
+});

@@ -1,0 +1,213 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { FullBatchFailureError } from '@aws-lambda-powertools/batch';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import { createMessageTable, dropTable, dynamoClient, startDynalite } from '../../test/support/dynamodb.js';
+import { eventOf, insertOf, messageImage, sequenceOf, streamRecord, watchCommands } from '../../test/support/stream-fixtures.js';
+import { MessagesRepository, type UserRef } from '../dynamodb/messages.repository.js';
+import { formatTimestamp, parseTimestamp } from '../dynamodb/timestamp.js';
+import { createStreamHandler, streamLogger, type StreamHandler } from './stream.handler.js';
+
+const alice: UserRef = { uuid: randomUUID(), display_name: 'Alice A', handle: 'alice' };
+const quiet = new Logger({ logLevel: 'SILENT' });
+
+let stopDynalite: () => Promise<void>;
+let endpoint: string;
+let client: DynamoDBClient;
+let table: string;
+let repo: MessagesRepository;
+let handler: StreamHandler;
+let commands: ReturnType<typeof watchCommands>;
+/** Conversations whose every DynamoDB request fails (throttled) on the handler's client. */
+const throttled = new Set<string>();
+
+beforeAll(async () => {
+  const db = await startDynalite();
+  stopDynalite = db.stop;
+  endpoint = db.endpoint;
+  client = dynamoClient(db.endpoint);
+  table = await createMessageTable(client);
+  repo = MessagesRepository.create(client, table);
+  commands = watchCommands(client, (_command, input) => [...throttled].some((group) => input.includes(group)));
+  handler = createStreamHandler({ repository: repo, logger: quiet });
+});
+
+afterAll(async () => {
+  await dropTable(client, table);
+  client.destroy();
+  await stopDynalite();
+});
+
+/** A conversation between a new @alice and a new @bob (so that conversations share no owner). */
+async function startConversation(at = '2024-01-01T00:00:00.000000+00:00'): Promise<string> {
+  const group = randomUUID();
+  const a: UserRef = { uuid: randomUUID(), display_name: 'Alice A', handle: 'alice' };
+  const b: UserRef = { uuid: randomUUID(), display_name: 'Bob B', handle: 'bob' };
+  await repo.putMessageGroup({ owner_user_uuid: a.uuid, message_group_uuid: group, last_reply_at: at, message: 'first', other: b });
+  await repo.putMessageGroup({ owner_user_uuid: b.uuid, message_group_uuid: group, last_reply_at: at, message: 'first', other: a });
+  return group;
+}
+
+/** Each member's group items of the conversation: owner handle → [sk, message] (alice's items show @bob). */
+async function groupItems(group: string): Promise<Record<string, [string, string][]>> {
+  const result: Record<string, [string, string][]> = {};
+  for (const item of await repo.listConversationMembers(group)) {
+    (result[item.user_handle === 'bob' ? 'alice' : 'bob'] ??= []).push([item.last_reply_at, item.message]);
+  }
+  return result;
+}
+
+const at = (second: number) => formatTimestamp(parseTimestamp('2024-03-01T12:00:00.000000+00:00')! + second * 1_000_000);
+const bothAt = (sk: string, text: string) => ({ alice: [[sk, text]], bob: [[sk, text]] });
+
+describe('stream handler', () => {
+  it('projects a batch of one INSERT of a message', async () => {
+    const group = await startConversation();
+
+    const response = await handler(eventOf(insertOf({ group, sk: at(1), text: 'hello', sender: alice })));
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(await groupItems(group)).toEqual(bothAt(at(1), 'hello'));
+  });
+
+  it('skips MODIFY and REMOVE records and INSERTs of group items', async () => {
+    const group = await startConversation();
+    commands.reset();
+    const image = messageImage({ group, sk: at(2), text: 'edited' });
+    const groupItem = { pk: `GRP#${randomUUID()}`, sk: at(3), message_group_uuid: group, message: 'x', user_uuid: randomUUID(), user_display_name: 'Bob B', user_handle: 'bob' };
+
+    const response = await handler(eventOf(streamRecord('MODIFY', image), streamRecord('REMOVE', image), streamRecord('INSERT', groupItem)));
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(commands.count('QueryCommand') + commands.count('PutItemCommand')).toBe(0);
+    expect(await groupItems(group)).toEqual(bothAt('2024-01-01T00:00:00.000000+00:00', 'first'));
+  });
+
+  it('projects messages written by the original tools: no ElectroDB identifiers, a timestamp without offset', async () => {
+    const group = await startConversation('2023-04-05T18:00:00+00:00');
+    const legacy = { pk: `MSG#${group}`, sk: '2023-04-05T18:27:02.123456', message_uuid: randomUUID(), message: 'legacy', user_uuid: alice.uuid, user_display_name: 'Alice A', user_handle: 'alice' };
+
+    const response = await handler(eventOf(streamRecord('INSERT', legacy)));
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(await groupItems(group)).toEqual(bothAt('2023-04-05T18:27:02.123456', 'legacy'));
+  });
+
+  it('coalesces a batch of 500 replies in one conversation into one put per member', async () => {
+    const group = await startConversation();
+    const records = Array.from({ length: 500 }, (_, i) => insertOf({ group, sk: at(10 + i), text: `reply ${i}`, sender: alice }));
+    commands.reset();
+
+    const response = await handler(eventOf(...records));
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(await groupItems(group)).toEqual(bothAt(at(509), 'reply 499'));
+    expect(commands.count('PutItemCommand')).toBe(2);
+    expect(commands.count('DeleteItemCommand')).toBe(2);
+  });
+
+  it('projects each conversation of a mixed batch of 500 to its newest message', async () => {
+    const groups = await Promise.all(Array.from({ length: 20 }, () => startConversation()));
+    const records = Array.from({ length: 500 }, (_, i) => insertOf({ group: groups[i % 20], sk: at(1000 + i), text: `m${i}` }));
+
+    const response = await handler(eventOf(...records));
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    for (let g = 0; g < 20; g++) expect(await groupItems(groups[g])).toEqual(bothAt(at(1000 + 480 + g), `m${480 + g}`));
+  });
+
+  it('handles a batch of 10,000 records', async () => {
+    const groups = await Promise.all(Array.from({ length: 10 }, () => startConversation()));
+    const records = Array.from({ length: 10_000 }, (_, i) => insertOf({ group: groups[i % 10], sk: at(5000 + i), text: `m${i}` }));
+
+    const response = await handler(eventOf(...records));
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(await groupItems(groups[3])).toEqual(bothAt(at(5000 + 9993), 'm9993'));
+  });
+
+  it('ignores duplicate delivery, within a batch and across batches', async () => {
+    const group = await startConversation();
+    const record = insertOf({ group, sk: at(20), text: 'once' });
+
+    await handler(eventOf(record, record));
+    commands.reset();
+    const again = await handler(eventOf(record));
+
+    expect(again).toEqual({ batchItemFailures: [] });
+    expect(commands.count('PutItemCommand') + commands.count('DeleteItemCommand')).toBe(0);
+    expect(await groupItems(group)).toEqual(bothAt(at(20), 'once'));
+  });
+
+  it('keeps the newest message when records arrive in reverse order, in one batch or one by one', async () => {
+    const inOneBatch = await startConversation();
+    const oneByOne = await startConversation();
+    const reversed = (group: string) => [3, 2, 1].map((s) => insertOf({ group, sk: at(30 + s), text: `m${s}` }));
+
+    await handler(eventOf(...reversed(inOneBatch)));
+    for (const record of reversed(oneByOne)) await handler(eventOf(record));
+
+    expect(await groupItems(inOneBatch)).toEqual(bothAt(at(33), 'm3'));
+    expect(await groupItems(oneByOne)).toEqual(bothAt(at(33), 'm3'));
+  });
+
+  it('reports only the records of the conversation whose projection failed, and applies the rest', async () => {
+    const [ok1, failing, ok2] = await Promise.all([startConversation(), startConversation(), startConversation()]);
+    const records: DynamoDBRecord[] = [
+      insertOf({ group: ok1, sk: at(40), text: 'ok1' }),
+      insertOf({ group: failing, sk: at(41), text: 'f1' }),
+      insertOf({ group: ok2, sk: at(42), text: 'ok2' }),
+      insertOf({ group: failing, sk: at(43), text: 'f2' }),
+      streamRecord('MODIFY', messageImage({ group: failing, sk: at(41), text: 'edited' })),
+    ];
+    throttled.add(failing);
+    let response;
+    try {
+      response = await handler(eventOf(...records));
+    } finally {
+      throttled.delete(failing);
+    }
+
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: sequenceOf(records[1]) }, { itemIdentifier: sequenceOf(records[3]) }]);
+    expect(await groupItems(ok1)).toEqual(bothAt(at(40), 'ok1'));
+    expect(await groupItems(ok2)).toEqual(bothAt(at(42), 'ok2'));
+    expect(await groupItems(failing)).toEqual(bothAt('2024-01-01T00:00:00.000000+00:00', 'first'));
+  });
+
+  it('reports a message INSERT without a NewImage against its own record only', async () => {
+    const group = await startConversation();
+    const broken = streamRecord('REMOVE', messageImage({ group, sk: at(50), text: 'x' }));
+    broken.eventName = 'INSERT';
+    const good = insertOf({ group, sk: at(51), text: 'good' });
+
+    const response = await handler(eventOf(broken, good));
+
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: sequenceOf(broken) }]);
+    expect(await groupItems(group)).toEqual(bothAt(at(51), 'good'));
+  });
+
+  it('fails the whole invocation when every record failed (Lambda retries the batch)', async () => {
+    const group = await startConversation();
+    throttled.add(group);
+    try {
+      await expect(handler(eventOf(insertOf({ group, sk: at(60), text: 'x' })))).rejects.toBeInstanceOf(FullBatchFailureError);
+    } finally {
+      throttled.delete(group);
+    }
+  });
+
+  it('as the Lambda entry point, takes its table from the configuration', async () => {
+    const group = await startConversation();
+    process.env.DYNAMODB_ENDPOINT = endpoint;
+    process.env.DDB_MESSAGE_TABLE = table;
+    streamLogger.setLogLevel('SILENT');
+    const { handler: lambda } = await import('./stream.handler.js');
+
+    const response = await lambda(eventOf(insertOf({ group, sk: at(70), text: 'via lambda' })));
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(await groupItems(group)).toEqual(bothAt(at(70), 'via lambda'));
+  });
+});

@@ -1,0 +1,136 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { loadConfig } from '../config/config.js';
+import { createDynamoDbClient } from '../dynamodb/dynamodb.client.js';
+import { MESSAGE_PREFIX } from '../dynamodb/message.entities.js';
+import { MessagesRepository } from '../dynamodb/messages.repository.js';
+import { compareTimestamps } from '../dynamodb/timestamp.js';
+import { MessageGroupProjector, type ConversationProjection, type ProjectedMessage } from './message-group.projector.js';
+
+/*
+ * The stream Lambda (DESIGN §4). Kept free of Nest so that esbuild can bundle it on its own.
+ */
+
+export type StreamHandler = (event: DynamoDBStreamEvent, context?: Context) => Promise<DynamoDBBatchResponse>;
+
+/** Structured logs of the projector; the level follows POWERTOOLS_LOG_LEVEL (INFO by default). */
+export const streamLogger = new Logger({ serviceName: 'cruddur-messaging-stream' });
+
+/** How many conversations of one batch are projected at the same time. */
+const CONVERSATION_CONCURRENCY = 8;
+
+export interface StreamHandlerDeps {
+  repository: MessagesRepository;
+  logger?: Logger;
+  /** Holds one batch's state: a handler processes one batch at a time (as Lambda does). */
+  processor?: BatchProcessor;
+}
+
+type Outcome = { ok: true; projection: ConversationProjection } | { ok: false; error: unknown };
+
+/**
+ * Builds the handler around a repository: the Lambda's (below) and the local change-capture
+ * emulator's run this same code.
+ *
+ * Coalescing: a batch is read first, and only the newest message of each conversation is projected
+ * (one put and delete per member per conversation per batch, however many replies the batch holds).
+ * Records are then settled in order against their conversation's outcome, so when a projection
+ * fails, every record of that conversation in the batch is reported. For DynamoDB streams Lambda
+ * resumes from the lowest reported sequence number, so the extra identifiers cost nothing there,
+ * while the conversation's newest record is always among them: a retry projects the newest message,
+ * not an older one (the emulator retries exactly the reported records).
+ */
+export function createStreamHandler(deps: StreamHandlerDeps): StreamHandler {
+  const projector = new MessageGroupProjector(deps.repository);
+  const logger = deps.logger ?? streamLogger;
+  const processor = deps.processor ?? new BatchProcessor(EventType.DynamoDBStreams);
+
+  return async (event, context) => {
+    if (context) logger.addContext(context);
+    const newest = newestMessagePerConversation(event.Records ?? []);
+    const outcomes = projectAll(projector, [...newest.values()], logger);
+
+    const recordHandler = async (record: DynamoDBRecord): Promise<void> => {
+      const message = messageOf(record);
+      if (!message) return;
+      const outcome = await outcomes.get(message.message_group_uuid)!;
+      if (!outcome.ok) throw outcome.error;
+    };
+    const response = await processPartialResponse(event, recordHandler, processor, { context, processInParallel: false });
+    logger.debug('batch projected', {
+      records: event.Records.length,
+      conversations: newest.size,
+      failedRecords: response.batchItemFailures.length,
+    });
+    return response;
+  };
+}
+
+/** The message of an INSERT of a `MSG#` item; undefined for records the projector skips. */
+export function messageOf(record: DynamoDBRecord): ProjectedMessage | undefined {
+  if (record.eventName !== 'INSERT') return undefined;
+  const pk = record.dynamodb?.Keys?.pk?.S ?? record.dynamodb?.NewImage?.pk?.S;
+  if (!pk?.startsWith(MESSAGE_PREFIX)) return undefined;
+  const image = record.dynamodb?.NewImage;
+  if (!image) throw new Error(`INSERT of ${pk} carries no NewImage (the stream must be NEW_IMAGE)`);
+  const item = unmarshall(image as Record<string, AttributeValue>);
+  if (typeof item.sk !== 'string' || typeof item.message !== 'string') {
+    throw new Error(`INSERT of ${pk} is not a message item (sk and message must be strings)`);
+  }
+  return { message_group_uuid: pk.slice(MESSAGE_PREFIX.length), created_at: item.sk, message: item.message };
+}
+
+function newestMessagePerConversation(records: DynamoDBRecord[]): Map<string, ProjectedMessage> {
+  const newest = new Map<string, ProjectedMessage>();
+  for (const record of records) {
+    let message: ProjectedMessage | undefined;
+    try {
+      message = messageOf(record);
+    } catch {
+      continue; // reported against its own record by the record handler
+    }
+    if (!message) continue;
+    const seen = newest.get(message.message_group_uuid);
+    if (!seen || compareTimestamps(message.created_at, seen.created_at) >= 0) newest.set(message.message_group_uuid, message);
+  }
+  return newest;
+}
+
+/** Starts every conversation's projection, a few at a time; each outcome settles, never rejects. */
+function projectAll(projector: MessageGroupProjector, messages: ProjectedMessage[], logger: Logger): Map<string, Promise<Outcome>> {
+  const outcomes = new Map<string, Promise<Outcome>>();
+  const lanes: Promise<unknown>[] = Array.from({ length: CONVERSATION_CONCURRENCY }, () => Promise.resolve());
+  messages.forEach((message, i) => {
+    const lane = i % CONVERSATION_CONCURRENCY;
+    const outcome = lanes[lane].then(() =>
+      projector.project(message).then(
+        (projection): Outcome => ({ ok: true, projection }),
+        (error: unknown): Outcome => {
+          logger.error('projection failed', { message_group_uuid: message.message_group_uuid, sk: message.created_at, error: error as Error });
+          return { ok: false, error };
+        },
+      ),
+    );
+    lanes[lane] = outcome;
+    outcomes.set(message.message_group_uuid, outcome);
+  });
+  return outcomes;
+}
+
+const processor = new BatchProcessor(EventType.DynamoDBStreams);
+let lambdaHandler: StreamHandler | undefined;
+
+/** The Lambda entry point: client and repository are built once per container, on first use. */
+export const handler: StreamHandler = (event, context) => {
+  lambdaHandler ??= createLambdaHandler();
+  return lambdaHandler(event, context);
+};
+
+function createLambdaHandler(): StreamHandler {
+  const config = loadConfig();
+  const repository = MessagesRepository.create(createDynamoDbClient(config), config.dynamodb.table);
+  return createStreamHandler({ repository, processor });
+}
