@@ -33,9 +33,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await stack?.stop(); // first: its shutdown drains the stream emulator through the proxies
   await pgProxy?.stop();
   await dynamoProxy?.stop();
-  await stack?.stop();
 });
 
 const api = () => request(stack.app.getHttpServer());
