@@ -1,32 +1,27 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
-import { createMessageTable, dropTable, dynamoClient, startDynalite } from '../test/support/dynamodb.js';
+import { startTestTable, type TestTable } from '../test/support/dynamodb.js';
 import { runScript } from '../test/support/run-script.js';
 import { MessagesRepository, type UserRef } from '../src/dynamodb/messages.repository.js';
 
 const alice: UserRef = { uuid: randomUUID(), display_name: 'Alice A', handle: 'alice' };
 const bob: UserRef = { uuid: randomUUID(), display_name: 'Bob B', handle: 'bob' };
 
-let stopDynalite: () => Promise<void>;
+let testTable: TestTable;
 let client: DynamoDBClient;
 let table: string;
 let repo: MessagesRepository;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  const db = await startDynalite();
-  stopDynalite = db.stop;
-  client = dynamoClient(db.endpoint);
-  table = await createMessageTable(client);
-  repo = MessagesRepository.create(client, table);
-  env = { DYNAMODB_ENDPOINT: db.endpoint, DDB_MESSAGE_TABLE: table };
+  testTable = await startTestTable();
+  ({ client, table, repository: repo } = testTable);
+  env = { DYNAMODB_ENDPOINT: testTable.endpoint, DDB_MESSAGE_TABLE: table };
 });
 
 afterAll(async () => {
-  await dropTable(client, table);
-  client.destroy();
-  await stopDynalite();
+  await testTable.stop();
 });
 
 describe('npm run ddb:replay-stream', () => {

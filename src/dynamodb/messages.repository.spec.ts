@@ -2,30 +2,25 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { randomUUID } from 'node:crypto';
-import { createMessageTable, dynamoClient, dropTable, startDynalite } from '../../test/support/dynamodb.js';
-import { MessagesRepository, type UserRef } from './messages.repository.js';
+import { startTestTable, type TestTable } from '../../test/support/dynamodb.js';
+import type { MessagesRepository, UserRef } from './messages.repository.js';
 import { parseTimestamp } from './timestamp.js';
 
 const alice: UserRef = { uuid: randomUUID(), display_name: 'Alice A', handle: 'alice' };
 const bob: UserRef = { uuid: randomUUID(), display_name: 'Bob B', handle: 'bob' };
 
-let stopDynalite: () => Promise<void>;
+let testTable: TestTable;
 let client: DynamoDBClient;
 let table: string;
 let repo: MessagesRepository;
 
 beforeAll(async () => {
-  const db = await startDynalite();
-  stopDynalite = db.stop;
-  client = dynamoClient(db.endpoint);
-  table = await createMessageTable(client);
-  repo = MessagesRepository.create(client, table);
+  testTable = await startTestTable();
+  ({ client, table, repository: repo } = testTable);
 });
 
 afterAll(async () => {
-  await dropTable(client, table);
-  client.destroy();
-  await stopDynalite();
+  await testTable.stop();
 });
 
 async function rawItem(pk: string, sk: string) {

@@ -103,14 +103,7 @@ export class MessagesRepository {
    * as written.
    */
   async putMessageGroup(input: NewMessageGroup): Promise<MessageGroupItem> {
-    const base = {
-      owner_user_uuid: input.owner_user_uuid,
-      message_group_uuid: input.message_group_uuid,
-      message: input.message,
-      user_uuid: input.other.uuid,
-      user_display_name: input.other.display_name,
-      user_handle: input.other.handle,
-    };
+    const base = groupAttributes(input);
     const last_reply_at = await this.withClashRetry(input.last_reply_at, (sk) =>
       this.service.entities.messageGroup.create({ ...base, last_reply_at: sk }).go({ originalErr: true, response: 'none' }),
     );
@@ -219,14 +212,7 @@ export class MessagesRepository {
    * conversation still moves the `sk` forward by one microsecond.
    */
   async putMessageGroupOnce(input: NewMessageGroup): Promise<MessageGroupItem> {
-    const base = {
-      owner_user_uuid: input.owner_user_uuid,
-      message_group_uuid: input.message_group_uuid,
-      message: input.message,
-      user_uuid: input.other.uuid,
-      user_display_name: input.other.display_name,
-      user_handle: input.other.handle,
-    };
+    const base = groupAttributes(input);
     let existing: MessageGroupItem | undefined;
     const last_reply_at = await this.withClashRetry(input.last_reply_at, async (sk) => {
       try {
@@ -242,6 +228,17 @@ export class MessagesRepository {
     });
     return existing ?? { ...base, last_reply_at };
   }
+}
+
+function groupAttributes(input: NewMessageGroup): Omit<MessageGroupItem, 'last_reply_at'> {
+  return {
+    owner_user_uuid: input.owner_user_uuid,
+    message_group_uuid: input.message_group_uuid,
+    message: input.message,
+    user_uuid: input.other.uuid,
+    user_display_name: input.other.display_name,
+    user_handle: input.other.handle,
+  };
 }
 
 export function isConditionalCheckFailed(error: unknown): boolean {

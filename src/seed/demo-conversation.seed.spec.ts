@@ -1,30 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
-import { createMessageTable, dropTable, dynamoClient, startDynalite } from '../../test/support/dynamodb.js';
+import { startTestTable, type TestTable } from '../../test/support/dynamodb.js';
 import { MessagesRepository, type UserRef } from '../dynamodb/messages.repository.js';
 import { parseTimestamp } from '../dynamodb/timestamp.js';
 import { seedDemoConversation } from './demo-conversation.seed.js';
 
 const NOW = Date.UTC(2023, 2, 28, 21, 0, 0) * 1000 + 123456;
 
-let stopDynalite: () => Promise<void>;
+let testTable: TestTable;
 let client: DynamoDBClient;
 let table: string;
 let repo: MessagesRepository;
 
 beforeAll(async () => {
-  const db = await startDynalite();
-  stopDynalite = db.stop;
-  client = dynamoClient(db.endpoint);
-  table = await createMessageTable(client);
-  repo = MessagesRepository.create(client, table);
+  testTable = await startTestTable();
+  ({ client, table, repository: repo } = testTable);
 });
 
 afterAll(async () => {
-  await dropTable(client, table);
-  client.destroy();
-  await stopDynalite();
+  await testTable.stop();
 });
 
 function demoPair(): [UserRef, UserRef] {

@@ -4,7 +4,7 @@ import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
-import { createMessageTable, dropTable, dynamoClient, startDynalite } from '../../test/support/dynamodb.js';
+import { startTestTable, type TestTable } from '../../test/support/dynamodb.js';
 import { watchCommands } from '../../test/support/stream-fixtures.js';
 import { loadConfig } from '../config/config.js';
 import { MessagesRepository, type UserRef } from '../dynamodb/messages.repository.js';
@@ -12,7 +12,7 @@ import { openMessagesRepository } from '../dynamodb/open-messages-repository.js'
 import { ChangeCaptureEmulator } from './change-capture.emulator.js';
 import { createStreamHandler, streamLogger, type StreamHandler } from './stream.handler.js';
 
-let stopDynalite: () => Promise<void>;
+let testTable: TestTable;
 let endpoint: string;
 let client: DynamoDBClient;
 let table: string;
@@ -23,19 +23,13 @@ let failing: (command: string, input: string) => boolean = () => false;
 
 beforeAll(async () => {
   streamLogger.setLogLevel('SILENT');
-  const db = await startDynalite();
-  stopDynalite = db.stop;
-  endpoint = db.endpoint;
-  client = dynamoClient(db.endpoint);
-  table = await createMessageTable(client);
-  repo = MessagesRepository.create(client, table);
+  testTable = await startTestTable();
+  ({ endpoint, client, table, repository: repo } = testTable);
   watchCommands(client, (command, input) => failing(command, input));
 });
 
 afterAll(async () => {
-  await dropTable(client, table);
-  client.destroy();
-  await stopDynalite();
+  await testTable.stop();
 });
 
 const user = (handle: string): UserRef => ({ uuid: randomUUID(), display_name: handle.toUpperCase(), handle });

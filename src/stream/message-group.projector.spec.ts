@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { randomUUID } from 'node:crypto';
-import { createMessageTable, dropTable, dynamoClient, startDynalite } from '../../test/support/dynamodb.js';
+import { startTestTable, type TestTable } from '../../test/support/dynamodb.js';
 import { MessagesRepository, type UserRef } from '../dynamodb/messages.repository.js';
 import { formatTimestamp, parseTimestamp } from '../dynamodb/timestamp.js';
 import { MessageGroupProjector } from './message-group.projector.js';
@@ -10,25 +10,20 @@ import { MessageGroupProjector } from './message-group.projector.js';
 const alice: UserRef = { uuid: randomUUID(), display_name: 'Alice A', handle: 'alice' };
 const bob: UserRef = { uuid: randomUUID(), display_name: 'Bob B', handle: 'bob' };
 
-let stopDynalite: () => Promise<void>;
+let testTable: TestTable;
 let client: DynamoDBClient;
 let table: string;
 let repo: MessagesRepository;
 let projector: MessageGroupProjector;
 
 beforeAll(async () => {
-  const db = await startDynalite();
-  stopDynalite = db.stop;
-  client = dynamoClient(db.endpoint);
-  table = await createMessageTable(client);
-  repo = MessagesRepository.create(client, table);
+  testTable = await startTestTable();
+  ({ client, table, repository: repo } = testTable);
   projector = new MessageGroupProjector(repo);
 });
 
 afterAll(async () => {
-  await dropTable(client, table);
-  client.destroy();
-  await stopDynalite();
+  await testTable.stop();
 });
 
 /** Both members' group items, as pattern C writes them. */

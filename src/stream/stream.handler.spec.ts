@@ -4,7 +4,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
-import { createMessageTable, dropTable, dynamoClient, startDynalite } from '../../test/support/dynamodb.js';
+import { startTestTable, type TestTable } from '../../test/support/dynamodb.js';
 import { eventOf, insertOf, messageImage, sequenceOf, streamRecord, watchCommands } from '../../test/support/stream-fixtures.js';
 import { MessagesRepository, type UserRef } from '../dynamodb/messages.repository.js';
 import { formatTimestamp, parseTimestamp } from '../dynamodb/timestamp.js';
@@ -13,7 +13,7 @@ import { createStreamHandler, streamLogger, type StreamHandler } from './stream.
 const alice: UserRef = { uuid: randomUUID(), display_name: 'Alice A', handle: 'alice' };
 const quiet = new Logger({ logLevel: 'SILENT' });
 
-let stopDynalite: () => Promise<void>;
+let testTable: TestTable;
 let endpoint: string;
 let client: DynamoDBClient;
 let table: string;
@@ -24,20 +24,14 @@ let commands: ReturnType<typeof watchCommands>;
 const throttled = new Set<string>();
 
 beforeAll(async () => {
-  const db = await startDynalite();
-  stopDynalite = db.stop;
-  endpoint = db.endpoint;
-  client = dynamoClient(db.endpoint);
-  table = await createMessageTable(client);
-  repo = MessagesRepository.create(client, table);
+  testTable = await startTestTable();
+  ({ endpoint, client, table, repository: repo } = testTable);
   commands = watchCommands(client, (_command, input) => [...throttled].some((group) => input.includes(group)));
   handler = createStreamHandler({ repository: repo, logger: quiet });
 });
 
 afterAll(async () => {
-  await dropTable(client, table);
-  client.destroy();
-  await stopDynalite();
+  await testTable.stop();
 });
 
 /** A conversation between a new @alice and a new @bob (so that conversations share no owner). */

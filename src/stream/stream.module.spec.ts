@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Test, type TestingModule } from '@nestjs/testing';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
-import { createMessageTable, dropTable, dynamoClient, startDynalite } from '../../test/support/dynamodb.js';
+import { startTestTable, type TestTable } from '../../test/support/dynamodb.js';
 import { ConfigModule } from '../config/config.module.js';
 import { loadConfig } from '../config/config.js';
 import { DynamoDbModule } from '../dynamodb/dynamodb.module.js';
@@ -12,24 +12,19 @@ import { ChangeCaptureEmulator } from './change-capture.emulator.js';
 import { streamLogger } from './stream.handler.js';
 import { StreamModule } from './stream.module.js';
 
-let stopDynalite: () => Promise<void>;
+let testTable: TestTable;
 let endpoint: string;
 let client: DynamoDBClient;
 let table: string;
 
 beforeAll(async () => {
   streamLogger.setLogLevel('SILENT');
-  const db = await startDynalite();
-  stopDynalite = db.stop;
-  endpoint = db.endpoint;
-  client = dynamoClient(db.endpoint);
-  table = await createMessageTable(client);
+  testTable = await startTestTable();
+  ({ endpoint, client, table } = testTable);
 });
 
 afterAll(async () => {
-  await dropTable(client, table);
-  client.destroy();
-  await stopDynalite();
+  await testTable.stop();
 });
 
 async function startApp(streamEmulator: 'on' | 'off'): Promise<TestingModule> {

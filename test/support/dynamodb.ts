@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
 import { createDynamoDbClient } from '../../src/dynamodb/dynamodb.client.js';
+import { MessagesRepository, type UserRef } from '../../src/dynamodb/messages.repository.js';
 import { messageTableDefinition } from '../../src/dynamodb/table.definition.js';
 
 /** An in-process dynalite (in memory) on a free port, for one test file. */
@@ -31,4 +32,35 @@ export async function createMessageTable(client: DynamoDBClient, name = uniqueTa
 
 export async function dropTable(client: DynamoDBClient, name: string): Promise<void> {
   await client.send(new DeleteTableCommand({ TableName: name }));
+}
+
+/** One test file's DynamoDB: an in-process dynalite, a fresh message table and the repository over it. */
+export interface TestTable {
+  endpoint: string;
+  client: DynamoDBClient;
+  table: string;
+  repository: MessagesRepository;
+  stop(): Promise<void>;
+}
+
+export async function startTestTable(): Promise<TestTable> {
+  const dynalite = await startDynalite();
+  const client = dynamoClient(dynalite.endpoint);
+  const table = await createMessageTable(client);
+  return {
+    endpoint: dynalite.endpoint,
+    client,
+    table,
+    repository: MessagesRepository.create(client, table),
+    stop: async () => {
+      await dropTable(client, table);
+      client.destroy();
+      await dynalite.stop();
+    },
+  };
+}
+
+/** A sender or member for repository-level tests. */
+export function testUser(handle: string): UserRef {
+  return { uuid: randomUUID(), display_name: `${handle[0].toUpperCase()}${handle.slice(1)} ${handle[0].toUpperCase()}`, handle };
 }
