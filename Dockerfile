@@ -1,0 +1,35 @@
+# syntax=docker/dockerfile:1
+# The API image (infra/api-service.ts runs it on ECS Fargate). Build: docker build -t cruddur-messaging .
+ARG NODE_IMAGE=node:22-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY scripts ./scripts
+RUN npm run build
+
+FROM ${NODE_IMAGE} AS production-dependencies
+WORKDIR /app
+COPY package.json package-lock.json ./
+# No install scripts: nothing the API loads needs one (they only serve the local-stack emulators).
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+
+FROM ${NODE_IMAGE}
+ENV NODE_ENV=production \
+    APP_ENV=aws \
+    PORT=4567
+WORKDIR /app
+COPY --from=production-dependencies /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+# package.json: "type": "module" makes Node load dist/ as ES modules.
+COPY package.json ./
+# Files stay root-owned and read-only to the process.
+USER node
+EXPOSE 4567
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 4567) + '/api/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# The scripts are in the image too, e.g. a one-off task: node dist/scripts/db-migrate.js
+CMD ["node", "--enable-source-maps", "dist/src/main.js"]

@@ -1,0 +1,158 @@
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib/core';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as ecsPatterns from 'aws-cdk-lib/aws-ecs-patterns';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { Construct } from 'constructs';
+import { MESSAGE_TABLE } from '../src/dynamodb/table.definition.js';
+import type { Stage } from './stage-config.js';
+
+export const API_PORT = 4567;
+export const HEALTH_CHECK_PATH = '/api/health';
+
+export interface ApiServiceProps {
+  stage: Stage;
+  vpc: ec2.IVpc;
+  table: dynamodb.Table;
+  projectRoot: string;
+  imageUri?: string;
+  userPoolId: string;
+  userPoolClientId: string;
+  databaseUrlSecret: secretsmanager.ISecret;
+  databaseUrlSecretField?: string;
+  databaseSecurityGroupId?: string;
+  certificateArn?: string;
+  minTasks: number;
+  maxTasks: number;
+}
+
+/**
+ * The HTTP API: stateless Fargate tasks behind a public ALB, scaled on CPU and on requests per
+ * task. Configuration reaches the container through SSM parameters and Secrets Manager.
+ */
+export class ApiService extends Construct {
+  readonly service: ecsPatterns.ApplicationLoadBalancedFargateService;
+
+  constructor(scope: Construct, id: string, props: ApiServiceProps) {
+    super(scope, id);
+    const { stage, table } = props;
+
+    const parameter = (name: string, value: string) =>
+      new ssm.StringParameter(this, name, { parameterName: `/cruddur-messaging/${stage}/${name}`, stringValue: value });
+    const userPoolId = parameter('cognito-user-pool-id', props.userPoolId);
+    const userPoolClientId = parameter('cognito-user-pool-client-id', props.userPoolClientId);
+    const cursorSecret = new secretsmanager.Secret(this, 'CursorSecret', {
+      description: 'Signs the paging cursors of cruddur-messaging (rotating it invalidates open cursors only)',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+
+    const certificate = props.certificateArn ? acm.Certificate.fromCertificateArn(this, 'Certificate', props.certificateArn) : undefined;
+
+    this.service = new ecsPatterns.ApplicationLoadBalancedFargateService(this, 'Service', {
+      cluster: new ecs.Cluster(this, 'Cluster', {
+        vpc: props.vpc,
+        containerInsightsV2: stage === 'prod' ? ecs.ContainerInsights.ENABLED : ecs.ContainerInsights.DISABLED,
+      }),
+      taskSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      publicLoadBalancer: true,
+      certificate,
+      redirectHTTP: certificate !== undefined,
+      cpu: 512,
+      memoryLimitMiB: 1024,
+      runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.X86_64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
+      // No desiredCount: autoscaling owns the task count, and a deploy must not reset it.
+      minHealthyPercent: 100,
+      maxHealthyPercent: 200,
+      circuitBreaker: { rollback: true },
+      healthCheckGracePeriod: Duration.seconds(60),
+      taskImageOptions: {
+        containerName: 'api',
+        image: this.containerImage(props),
+        containerPort: API_PORT,
+        environment: {
+          APP_ENV: 'aws',
+          PORT: String(API_PORT),
+          AWS_REGION: Stack.of(this).region,
+          DDB_MESSAGE_TABLE: table.tableName,
+        },
+        secrets: {
+          DATABASE_URL: ecs.Secret.fromSecretsManager(props.databaseUrlSecret, props.databaseUrlSecretField),
+          AWS_COGNITO_USER_POOL_ID: ecs.Secret.fromSsmParameter(userPoolId),
+          AWS_COGNITO_USER_POOL_CLIENT_ID: ecs.Secret.fromSsmParameter(userPoolClientId),
+          CURSOR_SECRET: ecs.Secret.fromSecretsManager(cursorSecret),
+        },
+        logDriver: ecs.LogDrivers.awsLogs({
+          streamPrefix: 'api',
+          logGroup: new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
+        }),
+      },
+    });
+
+    this.service.targetGroup.configureHealthCheck({
+      path: HEALTH_CHECK_PATH,
+      healthyHttpCodes: '200',
+      interval: Duration.seconds(15),
+      timeout: Duration.seconds(5),
+      healthyThresholdCount: 2,
+      unhealthyThresholdCount: 3,
+    });
+    // Nest drains in-flight requests on SIGTERM; five minutes of deregistration only slows deploys.
+    this.service.targetGroup.setAttribute('deregistration_delay.timeout_seconds', '30');
+
+    // Exactly the calls the API makes: patterns A-D, the membership query on the GSI, the health check.
+    const taskRole = this.service.taskDefinition.taskRole;
+    taskRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:Query'],
+        resources: [table.tableArn, `${table.tableArn}/index/${MESSAGE_TABLE.groupIndex.name}`],
+      }),
+    );
+    taskRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:DescribeTable'], resources: [table.tableArn] }),
+    );
+
+    const scaling = this.service.service.autoScaleTaskCount({ minCapacity: props.minTasks, maxCapacity: props.maxTasks });
+    scaling.scaleOnCpuUtilization('CpuScaling', {
+      targetUtilizationPercent: 60,
+      scaleOutCooldown: Duration.seconds(60),
+      scaleInCooldown: Duration.minutes(5),
+    });
+    // Most of a request is spent waiting on DynamoDB and Postgres, which CPU does not show.
+    scaling.scaleOnRequestCount('RequestScaling', {
+      requestsPerTarget: 3000,
+      targetGroup: this.service.targetGroup,
+      scaleOutCooldown: Duration.seconds(60),
+      scaleInCooldown: Duration.minutes(5),
+    });
+
+    if (props.databaseSecurityGroupId) {
+      const database = ec2.SecurityGroup.fromSecurityGroupId(this, 'DatabaseSecurityGroup', props.databaseSecurityGroupId);
+      database.connections.allowFrom(this.service.service, ec2.Port.tcp(5432), 'cruddur-messaging API tasks');
+    }
+  }
+
+  /**
+   * A given image URI (e.g. pushed by CI), with pull rights when it is in ECR; else the repo's
+   * Dockerfile as an asset: synthesis only stages the build context, `cdk deploy` builds and pushes it.
+   */
+  private containerImage(props: ApiServiceProps): ecs.ContainerImage {
+    if (!props.imageUri) return ecs.ContainerImage.fromAsset(props.projectRoot, { platform: Platform.LINUX_AMD64 });
+    const ecrImage = ECR_IMAGE.exec(props.imageUri);
+    if (!ecrImage) return ecs.ContainerImage.fromRegistry(props.imageUri);
+    const [, account, region, china, repositoryName, tag, digest] = ecrImage;
+    const repository = ecr.Repository.fromRepositoryAttributes(this, 'ImageRepository', {
+      repositoryName,
+      repositoryArn: `arn:${china ? 'aws-cn' : 'aws'}:ecr:${region}:${account}:repository/${repositoryName}`,
+    });
+    return ecs.ContainerImage.fromEcrRepository(repository, digest ?? tag ?? 'latest');
+  }
+}
+
+const ECR_IMAGE = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?\/([^:@]+)(?::([^@]+))?(?:@(sha256:[0-9a-f]{64}))?$/;

@@ -1,0 +1,24 @@
+import { App } from 'aws-cdk-lib/core';
+import { MessagingStack } from './messaging-stack.js';
+import { findProjectRoot } from './project-root.js';
+import { readStageConfig, StageConfigError } from './stage-config.js';
+
+/*
+ * The CDK app (cdk.json runs the compiled dist/cdk/infra/app.js). The stack is environment-agnostic:
+ * account and region come from the credentials `cdk deploy` uses, and nothing is looked up at synth.
+ */
+const app = new App();
+try {
+  const config = readStageConfig(app.node);
+  new MessagingStack(app, config.stackName, {
+    config,
+    projectRoot: findProjectRoot(),
+    description: `cruddur-messaging (${config.stage}): messages table, stream projector, API service`,
+    tags: { project: 'cruddur-messaging', stage: config.stage },
+  });
+  app.synth();
+} catch (error) {
+  if (!(error instanceof StageConfigError)) throw error;
+  console.error(error.message);
+  process.exit(1);
+}

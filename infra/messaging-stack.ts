@@ -1,0 +1,88 @@
+import { CfnOutput, CfnParameter, Stack, type StackProps, Validations } from 'aws-cdk-lib/core';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { ApiService } from './api-service.js';
+import { createMessageTable } from './message-table.js';
+import { Monitoring } from './monitoring.js';
+import { CLIENT_ID, SECRET_ARN, USER_POOL_ID, type ExistingVpc, type StageConfig } from './stage-config.js';
+import { StreamProjector } from './stream-projector.js';
+
+export interface MessagingStackProps extends StackProps {
+  config: StageConfig;
+  projectRoot: string;
+}
+
+/** cruddur-messaging on AWS: the table, the stream projector, the API service, alarms and dashboard. */
+export class MessagingStack extends Stack {
+  readonly table: dynamodb.Table;
+  readonly projector: StreamProjector;
+  readonly api: ApiService;
+  readonly monitoring: Monitoring;
+
+  constructor(scope: Construct, id: string, props: MessagingStackProps) {
+    super(scope, id, props);
+    const { config, projectRoot } = props;
+
+    // Existing resources: CloudFormation parameters, defaulted from CDK context when it names them.
+    const parameter = (name: string, description: string, pattern: RegExp, value: string | undefined) =>
+      new CfnParameter(this, name, { type: 'String', description, allowedPattern: pattern.source, default: value }).valueAsString;
+    const userPoolId = parameter('UserPoolId', 'Existing Cognito user pool id', USER_POOL_ID, config.userPoolId);
+    const userPoolClientId = parameter('UserPoolClientId', 'Existing Cognito app client id', CLIENT_ID, config.userPoolClientId);
+    const databaseUrlSecretArn = parameter(
+      'DatabaseUrlSecretArn',
+      'Complete ARN of the Secrets Manager secret holding the Postgres URL',
+      SECRET_ARN,
+      config.databaseUrlSecretArn,
+    );
+    Validations.of(this).acknowledge({ id: 'CloudFormation-Validate::W2509', reason: 'DatabaseUrlSecretArn names the secret; it is not one' });
+
+    const vpc = config.vpc
+      ? this.importVpc(config.vpc)
+      : new ec2.Vpc(this, 'Vpc', {
+          maxAzs: 2,
+          natGateways: config.stage === 'prod' ? 2 : 1,
+          // DynamoDB traffic bypasses the NAT gateways (free; NAT charges per GB).
+          gatewayEndpoints: { DynamoDb: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB } },
+        });
+
+    this.table = createMessageTable(this, 'MessageTable', { tableName: config.tableName, stage: config.stage });
+    this.projector = new StreamProjector(this, 'Projector', { table: this.table, projectRoot });
+    this.api = new ApiService(this, 'Api', {
+      stage: config.stage,
+      vpc,
+      table: this.table,
+      projectRoot,
+      imageUri: config.imageUri,
+      userPoolId,
+      userPoolClientId,
+      databaseUrlSecret: secretsmanager.Secret.fromSecretCompleteArn(this, 'DatabaseUrlSecret', databaseUrlSecretArn),
+      databaseUrlSecretField: config.databaseUrlSecretField,
+      databaseSecurityGroupId: config.databaseSecurityGroupId,
+      certificateArn: config.certificateArn,
+      minTasks: config.api.minTasks,
+      maxTasks: config.api.maxTasks,
+    });
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      stage: config.stage,
+      table: this.table,
+      projector: this.projector,
+      api: this.api,
+      alarmEmail: config.alarmEmail,
+    });
+
+    const scheme = config.certificateArn ? 'https' : 'http';
+    new CfnOutput(this, 'ApiUrl', { value: `${scheme}://${this.api.service.loadBalancer.loadBalancerDnsName}/api` });
+    new CfnOutput(this, 'TableName', { value: this.table.tableName });
+    new CfnOutput(this, 'ProjectorFailureQueueUrl', { value: this.projector.failureQueue.queueUrl });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
+  }
+
+  private importVpc(attributes: ExistingVpc): ec2.IVpc {
+    const vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', attributes);
+    // Route tables matter only to constructs that add routes or gateway endpoints; none here do.
+    Validations.of(vpc).acknowledge({ id: 'Annotation::@aws-cdk/aws-ec2:noSubnetRouteTableId', reason: 'no routes are added to the imported VPC' });
+    return vpc;
+  }
+}

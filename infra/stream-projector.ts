@@ -1,0 +1,103 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib/core';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { join } from 'node:path';
+import { MESSAGE_PREFIX } from '../src/dynamodb/message.entities.js';
+import { MESSAGE_TABLE } from '../src/dynamodb/table.definition.js';
+
+export interface StreamProjectorProps {
+  table: dynamodb.Table;
+  projectRoot: string;
+}
+
+/**
+ * Up to 100 records or one second per batch: the projector coalesces a batch per conversation, so
+ * a busy conversation costs one projection per batch, not one per message.
+ */
+const PROJECTOR_BATCHING = {
+  batchSize: 100,
+  maxBatchingWindow: Duration.seconds(1),
+  retryAttempts: 5,
+  maxRecordAge: Duration.hours(6),
+} as const;
+
+/**
+ * The message-group projector (src/stream/stream.handler.ts) on the table's stream. Only INSERTs of
+ * message items invoke it (its own GRP# writes never do). Records that exhaust their retries leave
+ * their shard and sequence numbers in an SQS queue; the conversations are repaired with
+ * `npm run ddb:replay-stream`.
+ */
+export class StreamProjector extends Construct {
+  readonly function: NodejsFunction;
+  readonly failureQueue: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: StreamProjectorProps) {
+    super(scope, id);
+    const { table, projectRoot } = props;
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: join(projectRoot, 'src/stream/stream.handler.ts'),
+      handler: 'handler',
+      projectRoot,
+      depsLockFilePath: join(projectRoot, 'package-lock.json'),
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 512,
+      timeout: Duration.seconds(60),
+      environment: {
+        APP_ENV: 'aws',
+        DDB_MESSAGE_TABLE: table.tableName,
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      logGroup: new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node22',
+        minify: true,
+        sourceMap: true,
+        // The SDK is bundled at the version the code is tested with, not the runtime's own copy.
+        externalModules: [],
+        mainFields: ['module', 'main'],
+        // Bundled CommonJS dependencies call require() for Node built-ins.
+        banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+      },
+    });
+
+    // Exactly the calls the projector makes: members from the GSI, then put/get/delete group items.
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${table.tableArn}/index/${MESSAGE_TABLE.groupIndex.name}`] }),
+    );
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], resources: [table.tableArn] }),
+    );
+
+    this.failureQueue = new sqs.Queue(this, 'FailureQueue', {
+      retentionPeriod: Duration.days(14),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+
+    this.function.addEventSource(
+      new DynamoEventSource(table, {
+        startingPosition: lambda.StartingPosition.LATEST,
+        ...PROJECTOR_BATCHING,
+        bisectBatchOnError: true,
+        reportBatchItemFailures: true,
+        onFailure: new SqsDlq(this.failureQueue),
+        filters: [
+          lambda.FilterCriteria.filter({
+            eventName: lambda.FilterRule.isEqual('INSERT'),
+            dynamodb: { Keys: { [MESSAGE_TABLE.partitionKey]: { S: lambda.FilterRule.beginsWith(MESSAGE_PREFIX) } } },
+          }),
+        ],
+      }),
+    );
+  }
+}
