@@ -78,7 +78,9 @@ export class MessagesRepository {
   /**
    * Writes one message item and never overwrites: the put is conditional on the key being new, and
    * a clash with another message of the same conversation at the same microsecond moves this
-   * message's timestamp forward by one microsecond and tries again.
+   * message's timestamp forward by one microsecond and tries again. A clash with this very message
+   * (same `message_uuid`: an earlier attempt whose answer was lost, such as an SDK retry after a
+   * reset connection or an `Idempotency-Key` retry) means it is already written: it is not written twice.
    */
   async putMessage(input: NewMessage): Promise<MessageItem> {
     const base = {
@@ -89,9 +91,17 @@ export class MessagesRepository {
       user_display_name: input.sender.display_name,
       user_handle: input.sender.handle,
     };
-    const created_at = await this.withClashRetry(input.created_at ?? nowTimestamp(), (sk) =>
-      this.service.entities.message.create({ ...base, created_at: sk }).go({ originalErr: true, response: 'none' }),
-    );
+    const created_at = await this.withClashRetry(input.created_at ?? nowTimestamp(), async (sk) => {
+      try {
+        await this.service.entities.message.create({ ...base, created_at: sk }).go({ originalErr: true, response: 'none' });
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+        const { data } = await this.service.entities.message
+          .get({ message_group_uuid: base.message_group_uuid, created_at: sk })
+          .go({ consistent: true, ignoreOwnership: true, originalErr: true });
+        if (data?.message_uuid !== base.message_uuid) throw error;
+      }
+    });
     const item: MessageItem = { ...base, created_at };
     for (const listener of this.listeners) listener(item);
     return item;

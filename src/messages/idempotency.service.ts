@@ -1,18 +1,32 @@
-import { Inject, Injectable, UnprocessableEntityException } from '@nestjs/common';
+import { ConflictException, Inject, Injectable, UnprocessableEntityException } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import { createHash } from 'node:crypto';
 import type { DataSource } from 'typeorm';
+import { v5 as uuidv5 } from 'uuid';
+import { nowTimestamp } from '../dynamodb/timestamp.js';
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
 /** How long a key is remembered. */
 const RETENTION = '24 hours';
 const CLEANUP_EVERY_MS = 60_000;
 
+/** The identity a keyed request gives the message it writes, the same in every retry of the request. */
+export interface WritePlan {
+  message_uuid: string;
+  created_at: string;
+}
+
+/** Namespace of the message uuids planned for keyed requests (uuid v5 of user, key and planned time). */
+const PLAN_NAMESPACE = '6a0d8f62-3c5e-4f0b-9d51-2b7c4e8a1f93';
+
 /**
- * `Idempotency-Key` for POST: the first request with a key does the work and stores its response
- * in the same Postgres transaction that claimed the key. A concurrent request with the same key
- * blocks on the claim's unique index until that transaction ends, then returns the stored response
- * (or, if the first one failed and rolled back, does the work itself): no polling, no duplicate.
+ * `Idempotency-Key` for POST. The first request with a key claims it in Postgres (committed at
+ * once) together with a write plan: the message's uuid and timestamp. The work then writes exactly
+ * that message, and the response is stored last. A retry finds the stored response, or, when the
+ * earlier attempt ended before storing it (Postgres or DynamoDB failed mid-way, even after the
+ * message was written), the same plan: it writes the same message again, which the repository's
+ * conditional put recognises as already written (same `sk`, same `message_uuid`), so nothing is
+ * stored twice. Requests racing with one key write the same planned message, with the same result.
  */
 @Injectable()
 export class IdempotencyService {
@@ -24,37 +38,35 @@ export class IdempotencyService {
     return KEY.test(key);
   }
 
-  async once<T>(userUuid: string, key: string, request: unknown, work: () => Promise<T>): Promise<T> {
+  async once<T>(userUuid: string, key: string, request: unknown, work: (plan: WritePlan) => Promise<T>): Promise<T> {
     const requestHash = createHash('sha256').update(JSON.stringify(request)).digest('hex');
     await this.cleanupNowAndThen();
-    return this.dataSource.transaction(async (tx) => {
-      const claimed: unknown[] = await tx.query(
-        `INSERT INTO public.idempotency_keys (user_uuid, key, request_hash, response) VALUES ($1, $2, $3, 'null')
-         ON CONFLICT (user_uuid, key) DO NOTHING RETURNING key`,
-        [userUuid, key, requestHash],
-      );
-      if (claimed.length === 0) {
-        const [previous] = (await tx.query(
-          `SELECT request_hash, response FROM public.idempotency_keys WHERE user_uuid = $1 AND key = $2`,
-          [userUuid, key],
-        )) as { request_hash: string; response: T }[];
-        if (previous.request_hash !== requestHash) {
-          throw new UnprocessableEntityException({
-            error: 'Unprocessable Entity',
-            message: 'This Idempotency-Key was already used for a different request',
-            errors: ['idempotency_key_reused'],
-          });
-        }
-        return previous.response;
+    let plannedAt = nowTimestamp();
+    const claimed: unknown[] = await this.dataSource.query(
+      `INSERT INTO public.idempotency_keys (user_uuid, key, request_hash, response, created_at) VALUES ($1, $2, $3, 'null', $4)
+       ON CONFLICT (user_uuid, key) DO NOTHING RETURNING key`,
+      [userUuid, key, requestHash, plannedAt],
+    );
+    if (claimed.length === 0) {
+      const [previous] = (await this.dataSource.query(
+        `SELECT request_hash, response, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"') AS planned_at
+         FROM public.idempotency_keys WHERE user_uuid = $1 AND key = $2`,
+        [userUuid, key],
+      )) as { request_hash: string; response: T | null; planned_at: string }[];
+      if (!previous) throw new ConflictException('The Idempotency-Key expired while in use; try again');
+      if (previous.request_hash !== requestHash) {
+        throw new UnprocessableEntityException({
+          error: 'Unprocessable Entity',
+          message: 'This Idempotency-Key was already used for a different request',
+          errors: ['idempotency_key_reused'],
+        });
       }
-      const response = await work();
-      await tx.query(`UPDATE public.idempotency_keys SET response = $3 WHERE user_uuid = $1 AND key = $2`, [
-        userUuid,
-        key,
-        JSON.stringify(response),
-      ]);
-      return response;
-    });
+      if (previous.response !== null) return previous.response;
+      plannedAt = previous.planned_at;
+    }
+    const response = await work({ created_at: plannedAt, message_uuid: uuidv5(`${userUuid}:${key}:${plannedAt}`, PLAN_NAMESPACE) });
+    await this.dataSource.query(`UPDATE public.idempotency_keys SET response = $3 WHERE user_uuid = $1 AND key = $2`, [userUuid, key, JSON.stringify(response)]);
+    return response;
   }
 
   private async cleanupNowAndThen(): Promise<void> {

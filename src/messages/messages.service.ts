@@ -1,11 +1,12 @@
 import { Inject, Injectable, NotFoundException, UnprocessableEntityException } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
+import { LRUCache } from 'lru-cache';
 import { v5 as uuidv5 } from 'uuid';
 import { validationCodes } from '../common/api-validation.pipe.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import type { AppConfig } from '../config/config.js';
-import { MessagesRepository, type MessageGroupItem, type MessageItem, type UserRef } from '../dynamodb/messages.repository.js';
+import { ConfigError, type AppConfig } from '../config/config.js';
+import { MessagesRepository, type MessageItem, type UserRef } from '../dynamodb/messages.repository.js';
 import { nowTimestamp } from '../dynamodb/timestamp.js';
 import type { User } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
@@ -13,7 +14,7 @@ import { ConversationCursor } from './conversation.cursor.js';
 import { CreateMessageDto } from './dto/create-message.dto.js';
 import type { CreatedMessageView, MessageGroupView, MessageView } from './dto/message.views.js';
 import { DEFAULT_PAGE_SIZE, type PageQueryDto } from './dto/page-query.dto.js';
-import { IdempotencyService } from './idempotency.service.js';
+import { IdempotencyService, type WritePlan } from './idempotency.service.js';
 
 export interface PageOf<T> {
   items: T[];
@@ -27,6 +28,12 @@ const CONVERSATION_NAMESPACE = '0f3c5a2e-5d1b-4c8e-9a57-6b1f2f0c9d41';
 @Injectable()
 export class MessagesService {
   private readonly cursors: ConversationCursor;
+  /**
+   * Confirmed memberships (`{user}:{conversation}`), remembered briefly like the guard's users: a
+   * member never leaves a conversation, so a hit saves a DynamoDB query on every page and reply.
+   * Refusals are not remembered; a new conversation that is rolled back is forgotten.
+   */
+  private readonly memberships = new LRUCache<string, true>({ max: 50_000, ttl: 60_000 });
 
   constructor(
     @Inject(MessagesRepository) private readonly repository: MessagesRepository,
@@ -34,6 +41,7 @@ export class MessagesService {
     @Inject(IdempotencyService) private readonly idempotency: IdempotencyService,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
+    if (!config.cursorSecret) throw new ConfigError('Invalid configuration: CURSOR_SECRET is required when APP_ENV=aws');
     this.cursors = new ConversationCursor(config.cursorSecret);
   }
 
@@ -64,17 +72,18 @@ export class MessagesService {
     };
   }
 
-  /** Patterns C and D, once per `Idempotency-Key` when one is given. */
+  /** Patterns C and D, once per `Idempotency-Key` when one is given (the key's plan fixes the message's uuid and time). */
   async send(user: User, body: unknown, idempotencyKey?: string): Promise<CreatedMessageView> {
     const dto = await this.validateNewMessage(user, body);
-    const work = () => (dto.message_group_uuid ? this.reply(user, dto.message_group_uuid, dto.message) : this.messageUser(user, dto.handle!, dto.message));
+    const work = (plan?: WritePlan) =>
+      dto.message_group_uuid ? this.reply(user, dto.message_group_uuid, dto.message, plan) : this.messageUser(user, dto.handle!, dto.message, plan);
     return idempotencyKey ? this.idempotency.once(user.uuid, idempotencyKey, dto, work) : work();
   }
 
   /** Pattern D: a message in an existing conversation; the projector moves both lists forward. */
-  private async reply(user: User, messageGroupUuid: string, text: string): Promise<CreatedMessageView> {
+  private async reply(user: User, messageGroupUuid: string, text: string, plan?: WritePlan): Promise<CreatedMessageView> {
     await this.membership(user, messageGroupUuid);
-    const item = await this.repository.putMessage({ message_group_uuid: messageGroupUuid, message: text, sender: userRef(user) });
+    const item = await this.repository.putMessage({ message_group_uuid: messageGroupUuid, message: text, sender: userRef(user), ...plan });
     return toCreatedView(item);
   }
 
@@ -83,15 +92,15 @@ export class MessagesService {
    * is one; a new conversation gets a deterministic id, so two first messages sent at once land in
    * the same conversation.
    */
-  private async messageUser(user: User, handle: string, text: string): Promise<CreatedMessageView> {
+  private async messageUser(user: User, handle: string, text: string, plan?: WritePlan): Promise<CreatedMessageView> {
     const other = await this.users.findShortByHandle(handle.replace(/^@/, ''));
     if (!other) throw new NotFoundException(`No user with handle @${handle.replace(/^@/, '')}`);
     if (other.uuid === user.uuid) throw unprocessable(['cannot_message_self']);
     const existing = await this.findConversation(user.uuid, other.uuid);
-    if (existing) return this.reply(user, existing, text);
+    if (existing) return this.reply(user, existing, text, plan);
 
     const message_group_uuid = uuidv5([user.uuid, other.uuid].sort().join(':'), CONVERSATION_NAMESPACE);
-    const at = nowTimestamp();
+    const at = plan?.created_at ?? nowTimestamp();
     const groups = await Promise.allSettled([
       this.repository.putMessageGroup({ owner_user_uuid: user.uuid, message_group_uuid, last_reply_at: at, message: text, other }),
       this.repository.putMessageGroup({ owner_user_uuid: other.uuid, message_group_uuid, last_reply_at: at, message: text, other: userRef(user) }),
@@ -99,10 +108,11 @@ export class MessagesService {
     try {
       const failed = groups.find((g) => g.status === 'rejected');
       if (failed) throw failed.reason;
-      const item = await this.repository.putMessage({ message_group_uuid, message: text, sender: userRef(user), created_at: at });
+      const item = await this.repository.putMessage({ message_group_uuid, message: text, sender: userRef(user), created_at: at, message_uuid: plan?.message_uuid });
       return toCreatedView(item);
     } catch (error) {
       // Leave nothing half-written: without its message the new conversation must not appear.
+      for (const owner of [user.uuid, other.uuid]) this.memberships.delete(`${owner}:${message_group_uuid}`);
       await Promise.allSettled(
         groups.flatMap((g) => (g.status === 'fulfilled' ? [this.repository.deleteMessageGroup(g.value.owner_user_uuid, g.value.last_reply_at)] : [])),
       );
@@ -118,11 +128,13 @@ export class MessagesService {
     return (await this.repository.findMessageGroupWith(ownerUuid, otherUuid))?.message_group_uuid;
   }
 
-  /** The caller's group item of a conversation; 404 when the caller is not a member (or it does not exist). */
-  private async membership(user: User, messageGroupUuid: string): Promise<MessageGroupItem> {
-    const mine = (await this.repository.listConversationMembers(messageGroupUuid)).find((m) => m.owner_user_uuid === user.uuid);
-    if (!mine) throw new NotFoundException('Conversation not found');
-    return mine;
+  /** Resolves when the caller is a member of the conversation; 404 when not (or when it does not exist). */
+  private async membership(user: User, messageGroupUuid: string): Promise<void> {
+    const key = `${user.uuid}:${messageGroupUuid}`;
+    if (this.memberships.has(key)) return;
+    const members = await this.repository.listConversationMembers(messageGroupUuid);
+    if (!members.some((m) => m.owner_user_uuid === user.uuid)) throw new NotFoundException('Conversation not found');
+    this.memberships.set(key, true);
   }
 
   private async validateNewMessage(user: User, body: unknown): Promise<CreateMessageDto> {
