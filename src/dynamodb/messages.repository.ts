@@ -91,17 +91,16 @@ export class MessagesRepository {
       user_display_name: input.sender.display_name,
       user_handle: input.sender.handle,
     };
-    const created_at = await this.withClashRetry(input.created_at ?? nowTimestamp(), async (sk) => {
-      try {
-        await this.service.entities.message.create({ ...base, created_at: sk }).go({ originalErr: true, response: 'none' });
-      } catch (error) {
-        if (!isConditionalCheckFailed(error)) throw error;
+    const created_at = await this.withClashRetry(
+      input.created_at ?? nowTimestamp(),
+      (sk) => this.service.entities.message.create({ ...base, created_at: sk }).go({ originalErr: true, response: 'none' }),
+      async (sk) => {
         const { data } = await this.service.entities.message
           .get({ message_group_uuid: base.message_group_uuid, created_at: sk })
           .go({ consistent: true, ignoreOwnership: true, originalErr: true });
-        if (data?.message_uuid !== base.message_uuid) throw error;
-      }
-    });
+        return data?.message_uuid === base.message_uuid;
+      },
+    );
     const item: MessageItem = { ...base, created_at };
     for (const listener of this.listeners) listener(item);
     return item;
@@ -174,13 +173,24 @@ export class MessagesRepository {
     } while (ExclusiveStartKey);
   }
 
-  private async withClashRetry(sk: string, write: (sk: string) => Promise<unknown>): Promise<string> {
+  /**
+   * The microsecond bump: a conditional `write` that clashes moves on to the next microsecond,
+   * unless `alreadyWritten(sk)` says the item at that key is this very item (an earlier attempt
+   * whose answer was lost), in which case nothing is written again.
+   */
+  private async withClashRetry(
+    sk: string,
+    write: (sk: string) => Promise<unknown>,
+    alreadyWritten: (sk: string) => Promise<boolean> = async () => false,
+  ): Promise<string> {
     for (let attempt = 0; ; attempt++) {
       try {
         await write(sk);
         return sk;
       } catch (error) {
-        if (!isConditionalCheckFailed(error) || attempt >= MAX_CLASH_RETRIES) throw error;
+        if (!isConditionalCheckFailed(error)) throw error;
+        if (await alreadyWritten(sk)) return sk;
+        if (attempt >= MAX_CLASH_RETRIES) throw error;
         sk = nextMicrosecond(sk);
       }
     }
@@ -224,18 +234,17 @@ export class MessagesRepository {
   async putMessageGroupOnce(input: NewMessageGroup): Promise<MessageGroupItem> {
     const base = groupAttributes(input);
     let existing: MessageGroupItem | undefined;
-    const last_reply_at = await this.withClashRetry(input.last_reply_at, async (sk) => {
-      try {
-        await this.service.entities.messageGroup.create({ ...base, last_reply_at: sk }).go({ originalErr: true, response: 'none' });
-      } catch (error) {
-        if (!isConditionalCheckFailed(error)) throw error;
+    const last_reply_at = await this.withClashRetry(
+      input.last_reply_at,
+      (sk) => this.service.entities.messageGroup.create({ ...base, last_reply_at: sk }).go({ originalErr: true, response: 'none' }),
+      async (sk) => {
         const { data } = await this.service.entities.messageGroup
           .get({ owner_user_uuid: input.owner_user_uuid, last_reply_at: sk })
           .go({ ignoreOwnership: true, originalErr: true });
-        if (data?.message_group_uuid !== input.message_group_uuid) throw error;
-        existing = data;
-      }
-    });
+        existing = data?.message_group_uuid === input.message_group_uuid ? data : undefined;
+        return existing !== undefined;
+      },
+    );
     return existing ?? { ...base, last_reply_at };
   }
 }
