@@ -93,13 +93,13 @@ export class MessagesService {
    * the same conversation.
    */
   private async messageUser(user: User, handle: string, text: string, plan?: WritePlan): Promise<CreatedMessageView> {
-    const other = await this.users.findShortByHandle(handle.replace(/^@/, ''));
-    if (!other) throw new NotFoundException(`No user with handle @${handle.replace(/^@/, '')}`);
+    const other = await this.users.findShortByHandle(handle);
+    if (!other) throw new NotFoundException(`No user with handle @${handle}`);
     if (other.uuid === user.uuid) throw unprocessable(['cannot_message_self']);
     const existing = await this.findConversation(user.uuid, other.uuid);
     if (existing) return this.reply(user, existing, text, plan);
 
-    const message_group_uuid = uuidv5([user.uuid, other.uuid].sort().join(':'), CONVERSATION_NAMESPACE);
+    const message_group_uuid = newConversationId(user.uuid, other.uuid);
     const at = plan?.created_at ?? nowTimestamp();
     const groups = await Promise.allSettled([
       this.repository.putMessageGroup({ owner_user_uuid: user.uuid, message_group_uuid, last_reply_at: at, message: text, other }),
@@ -120,12 +120,16 @@ export class MessagesService {
     }
   }
 
+  /** The owner's conversation with the other user, if any; a found one counts as a confirmed membership. */
   private async findConversation(ownerUuid: string, otherUuid: string): Promise<string | undefined> {
-    const deterministic = uuidv5([ownerUuid, otherUuid].sort().join(':'), CONVERSATION_NAMESPACE);
+    const deterministic = newConversationId(ownerUuid, otherUuid);
     const members = await this.repository.listConversationMembers(deterministic);
-    if (members.some((m) => m.owner_user_uuid === ownerUuid)) return deterministic;
     // Conversations started by the original tools have random ids.
-    return (await this.repository.findMessageGroupWith(ownerUuid, otherUuid))?.message_group_uuid;
+    const found = members.some((m) => m.owner_user_uuid === ownerUuid)
+      ? deterministic
+      : (await this.repository.findMessageGroupWith(ownerUuid, otherUuid))?.message_group_uuid;
+    if (found) this.memberships.set(`${ownerUuid}:${found}`, true);
+    return found;
   }
 
   /** Resolves when the caller is a member of the conversation; 404 when not (or when it does not exist). */
@@ -143,12 +147,17 @@ export class MessagesService {
     const handle = typeof dto.handle === 'string' ? dto.handle.replace(/^@/, '') : undefined;
     if (handle !== undefined && handle.toLowerCase() === user.handle.toLowerCase()) codes.push('cannot_message_self');
     if (codes.length) throw unprocessable(codes);
-    return { message: dto.message, handle: dto.handle || undefined, message_group_uuid: dto.message_group_uuid || undefined };
+    return { message: dto.message, handle: handle || undefined, message_group_uuid: dto.message_group_uuid || undefined };
   }
 
   private pageRequest(scope: string, query: PageQueryDto) {
     return { limit: query.limit ?? DEFAULT_PAGE_SIZE, before: query.cursor ? this.cursors.decode(scope, query.cursor) : undefined };
   }
+}
+
+/** The id a new conversation between two users gets: the same whoever writes first. */
+function newConversationId(a: string, b: string): string {
+  return uuidv5([a, b].sort().join(':'), CONVERSATION_NAMESPACE);
 }
 
 function userRef(user: Pick<User, 'uuid' | 'display_name' | 'handle'>): UserRef {
