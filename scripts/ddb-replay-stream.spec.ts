@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
-import { startTestTable, type TestTable } from '../test/support/dynamodb.js';
+import { startTestTable, testUser, type TestTable } from '../test/support/dynamodb.js';
 import { runScript } from '../test/support/run-script.js';
 import { MessagesRepository, type UserRef } from '../src/dynamodb/messages.repository.js';
 
-const alice: UserRef = { uuid: randomUUID(), display_name: 'Alice A', handle: 'alice' };
-const bob: UserRef = { uuid: randomUUID(), display_name: 'Bob B', handle: 'bob' };
+const alice = testUser('alice');
+const bob = testUser('bob');
 
 let testTable: TestTable;
 let client: DynamoDBClient;

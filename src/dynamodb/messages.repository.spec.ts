@@ -2,12 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { randomUUID } from 'node:crypto';
-import { startTestTable, type TestTable } from '../../test/support/dynamodb.js';
+import { startTestTable, testUser, type TestTable } from '../../test/support/dynamodb.js';
 import type { MessagesRepository, UserRef } from './messages.repository.js';
 import { parseTimestamp } from './timestamp.js';
 
-const alice: UserRef = { uuid: randomUUID(), display_name: 'Alice A', handle: 'alice' };
-const bob: UserRef = { uuid: randomUUID(), display_name: 'Bob B', handle: 'bob' };
+const alice = testUser('alice');
+const bob = testUser('bob');
 
 let testTable: TestTable;
 let client: DynamoDBClient;

@@ -2,13 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { randomUUID } from 'node:crypto';
-import { startTestTable, type TestTable } from '../../test/support/dynamodb.js';
+import { startTestTable, testUser, type TestTable } from '../../test/support/dynamodb.js';
 import { MessagesRepository, type UserRef } from '../dynamodb/messages.repository.js';
 import { formatTimestamp, parseTimestamp } from '../dynamodb/timestamp.js';
 import { MessageGroupProjector } from './message-group.projector.js';
 
-const alice: UserRef = { uuid: randomUUID(), display_name: 'Alice A', handle: 'alice' };
-const bob: UserRef = { uuid: randomUUID(), display_name: 'Bob B', handle: 'bob' };
+const alice = testUser('alice');
+const bob = testUser('bob');
 
 let testTable: TestTable;
 let client: DynamoDBClient;

@@ -1,10 +1,10 @@
-import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
 import { createDynamoDbClient } from '../../src/dynamodb/dynamodb.client.js';
 import { MessagesRepository, type UserRef } from '../../src/dynamodb/messages.repository.js';
-import { messageTableDefinition } from '../../src/dynamodb/table.definition.js';
+import { dropTable, ensureMessageTable } from '../../src/dynamodb/message-table.js';
 
 /** An in-process dynalite (in memory) on a free port, for one test file. */
 export async function startDynalite(): Promise<{ endpoint: string; stop: () => Promise<void> }> {
@@ -26,13 +26,11 @@ export function dynamoClient(endpoint: string): DynamoDBClient {
 }
 
 export async function createMessageTable(client: DynamoDBClient, name = uniqueTableName()): Promise<string> {
-  await client.send(new CreateTableCommand(messageTableDefinition(name)));
+  await ensureMessageTable(client, name);
   return name;
 }
 
-export async function dropTable(client: DynamoDBClient, name: string): Promise<void> {
-  await client.send(new DeleteTableCommand({ TableName: name }));
-}
+export { dropTable };
 
 /** One test file's DynamoDB: an in-process dynalite, a fresh message table and the repository over it. */
 export interface TestTable {
