@@ -1,12 +1,19 @@
 import { CognitoJwtVerifier, JwtVerifier } from 'aws-jwt-verify';
+import { LRUCache } from 'lru-cache';
 import { validateCognitoJwtFields } from 'aws-jwt-verify/cognito-verifier';
 import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
 import type { Fetcher } from 'aws-jwt-verify/https';
 import { ConfigError, type AppConfig } from '../config/config.js';
 
+/** A verified access token: its subject and its expiry (seconds since the epoch). */
+export interface VerifiedToken {
+  sub: string;
+  exp: number;
+}
+
 /** Verifies a Cognito access token and returns its subject; rejects (throws) anything else. */
 export interface AccessTokenVerifier {
-  verify(token: string): Promise<{ sub: string }>;
+  verify(token: string): Promise<VerifiedToken>;
 }
 
 export const ACCESS_TOKEN_VERIFIER = Symbol('ACCESS_TOKEN_VERIFIER');
@@ -24,7 +31,7 @@ export function createAccessTokenVerifier(config: Pick<AppConfig, 'appEnv' | 'co
   }
   if (config.appEnv === 'aws' || !endpoint) {
     const verifier = CognitoJwtVerifier.create({ userPoolId, clientId, tokenUse: 'access' });
-    return { verify: async (token) => ({ sub: (await verifier.verify(token)).sub }) };
+    return rememberVerified({ verify: async (token) => verified(await verifier.verify(token)) });
   }
   const emulatorIssuer = issuer ?? `${endpoint.replace(/\/$/, '')}/${userPoolId}`;
   const verifier = JwtVerifier.create(
@@ -36,7 +43,32 @@ export function createAccessTokenVerifier(config: Pick<AppConfig, 'appEnv' | 'co
     },
     { jwksCache: new SimpleJwksCache({ fetcher: plainHttpFetcher }) },
   );
-  return { verify: async (token) => ({ sub: String((await verifier.verify(token)).sub) }) };
+  return rememberVerified({ verify: async (token) => verified(await verifier.verify(token)) });
+}
+
+function verified(payload: { sub?: unknown; exp?: unknown }): VerifiedToken {
+  return { sub: String(payload.sub), exp: Number(payload.exp) };
+}
+
+/**
+ * Remembers verified tokens until they expire, so a client's steady stream of requests with one
+ * token costs one signature check, not one per request. A token is immutable and its verification
+ * is stateless (a JWT check never asked Cognito whether it was revoked), so the answer cannot change
+ * before `exp`; past `exp` the token is verified again, and fails as expired. Failures are not
+ * remembered (a bad token costs a check each time, as before).
+ */
+export function rememberVerified(inner: AccessTokenVerifier, now: () => number = Date.now, max = 10_000): AccessTokenVerifier {
+  const verifiedTokens = new LRUCache<string, VerifiedToken>({ max });
+  return {
+    async verify(token) {
+      const cached = verifiedTokens.get(token);
+      if (cached && cached.exp * 1000 > now()) return cached;
+      if (cached) verifiedTokens.delete(token);
+      const result = await inner.verify(token);
+      if (Number.isFinite(result.exp)) verifiedTokens.set(token, result);
+      return result;
+    },
+  };
 }
 
 /** aws-jwt-verify's own fetcher speaks HTTPS only; the emulator serves its JWKS over plain HTTP. */
