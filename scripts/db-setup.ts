@@ -2,11 +2,9 @@ import { parseScriptArgs } from '../src/cli/args.js';
 import { runScript } from '../src/cli/cli.js';
 import { createCognitoClient, listAllCognitoUsers } from '../src/cognito/cognito.client.js';
 import { requireUserPoolId } from '../src/cognito/cognito-pool.js';
-import { describeCognitoUserIdsUpdate, updateCognitoUserIds } from '../src/cognito/cognito-user-ids.js';
+import { describeCognitoUserIdsUpdate } from '../src/cognito/cognito-user-ids.js';
 import { openDatabase } from '../src/database/open-database.js';
-import { seedDemoUsers } from '../src/seed/demo-users.seed.js';
-import { User } from '../src/users/user.entity.js';
-import { UsersService } from '../src/users/users.service.js';
+import { setUpUsersDatabase } from '../src/seed/users-database.setup.js';
 
 /** db:migrate + db:seed + db:update-cognito-user-ids, in that order. */
 runScript('db:setup', async ({ args, config, out }) => {
@@ -15,13 +13,13 @@ runScript('db:setup', async ({ args, config, out }) => {
   const userPoolId = requireUserPoolId(config);
   const dataSource = await openDatabase(config);
   try {
-    const ran = await dataSource.runMigrations({ transaction: 'all' });
-    out(ran.length ? `ran migrations ${ran.map((m) => m.name).join(', ')}` : 'no pending migrations');
-    const users = new UsersService(dataSource.getRepository(User));
-    out(`demo users: ${(await seedDemoUsers(users)).map((u) => u.handle).join(', ')}`);
+    // The pool is read first: when Cognito cannot be reached, the database is left as it was.
     const client = createCognitoClient(config);
     const cognitoUsers = await listAllCognitoUsers(client, userPoolId).finally(() => client.destroy());
-    for (const line of describeCognitoUserIdsUpdate(await updateCognitoUserIds(cognitoUsers, users))) out(line);
+    const setup = await setUpUsersDatabase(dataSource, cognitoUsers);
+    out(setup.migrations.length ? `ran migrations ${setup.migrations.join(', ')}` : 'no pending migrations');
+    out(`demo users: ${setup.demoUsers.map((u) => u.handle).join(', ')}`);
+    for (const line of describeCognitoUserIdsUpdate(setup.cognitoIds)) out(line);
   } finally {
     await dataSource.destroy();
   }

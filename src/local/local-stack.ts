@@ -6,16 +6,14 @@ import type { LocalStackInfo } from '../cli/cli.js';
 import { createCognitoClient } from '../cognito/cognito.client.js';
 import { startCognitoEmulator } from '../cognito/cognito-emulator.js';
 import { prepareLocalCognito } from '../cognito/cognito-demo-users.js';
-import { updateCognitoUserIds } from '../cognito/cognito-user-ids.js';
 import type { AppConfig } from '../config/config.js';
 import { openDataSource } from '../database/data-source.js';
 import { createDynamoDbClient } from '../dynamodb/dynamodb.client.js';
 import { ensureMessageTable } from '../dynamodb/message-table.js';
 import { openMessagesRepository } from '../dynamodb/open-messages-repository.js';
 import { seedDemoConversation } from '../seed/demo-conversation.seed.js';
-import { seedDemoUsers } from '../seed/demo-users.seed.js';
-import { User } from '../users/user.entity.js';
-import { UsersService } from '../users/users.service.js';
+import { setUpUsersDatabase } from '../seed/users-database.setup.js';
+import type { User } from '../users/user.entity.js';
 import { startDynamoDbEmulator } from './dynamodb-emulator.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
 import { assertPortFree, LocalStackError, portOrFree } from './ports.js';
@@ -117,12 +115,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const dataSource = await openDataSource(postgres.url);
     let demoUsers: User[];
     try {
-      const ran = await dataSource.runMigrations({ transaction: 'all' });
-      log(`migrations: ${ran.length ? `ran ${ran.map((m) => m.name).join(', ')}` : 'up to date'}`);
-      const users = new UsersService(dataSource.getRepository(User));
-      demoUsers = await seedDemoUsers(users);
-      const ids = await updateCognitoUserIds(pool.users, users);
-      log(`demo users: ${demoUsers.map((u) => u.handle).join(', ')} (cognito_user_id set for ${Object.keys(ids.updated).join(', ') || 'none'})`);
+      const setup = await setUpUsersDatabase(dataSource, pool.users);
+      demoUsers = setup.demoUsers;
+      log(`migrations: ${setup.migrations.length ? `ran ${setup.migrations.join(', ')}` : 'up to date'}`);
+      log(`demo users: ${demoUsers.map((u) => u.handle).join(', ')} (cognito_user_id set for ${Object.keys(setup.cognitoIds.updated).join(', ') || 'none'})`);
     } finally {
       await dataSource.destroy();
     }

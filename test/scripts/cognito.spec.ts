@@ -53,6 +53,17 @@ async function cognitoIds(url: string): Promise<Record<string, string | null>> {
   }
 }
 
+async function hasUsersTable(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ users: string | null }>("SELECT to_regclass('public.users') AS users");
+    return rows[0].users !== null;
+  } finally {
+    await client.end();
+  }
+}
+
 function cognitoEnv(extra: Record<string, string> = {}): Record<string, string> {
   return { COGNITO_ENDPOINT: cognito.endpoint, AWS_COGNITO_USER_POOL_ID: cognito.userPoolId, ...extra };
 }
@@ -176,11 +187,16 @@ describe('db:setup', () => {
     const result = await run('db-setup', [], { DATABASE_URL: db.url });
 
     expectOneLineFailure(result, 'db:setup', /no Cognito user pool configured/);
-    const client = new pg.Client({ connectionString: db.url });
-    await client.connect();
-    const { rows } = await client.query("SELECT to_regclass('public.users') AS users");
-    await client.end();
-    expect(rows).toEqual([{ users: null }]);
+    await expect(hasUsersTable(db.url)).resolves.toBe(false);
+  });
+
+  it('changes nothing when Cognito is unreachable', async () => {
+    const db = await newDatabase({ migrate: false });
+
+    const result = await run('db-setup', [], cognitoEnv({ DATABASE_URL: db.url, COGNITO_ENDPOINT: `http://127.0.0.1:${closedPort}` }));
+
+    expectOneLineFailure(result, 'db:setup', /cannot reach the service/);
+    await expect(hasUsersTable(db.url)).resolves.toBe(false);
   });
 
   it('fails with one line when Postgres is unreachable', async () => {
