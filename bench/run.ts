@@ -18,7 +18,7 @@ import { rawAccess } from './raw.js';
 import { evaluateTargets, formatReport, ratio, type BenchResult, type ScalingPoint } from './report.js';
 import { member, Seeder, type SeededConversation } from './seed.js';
 import { soak } from './soak.js';
-import { createUsers, startApi, startCeiling, startStack } from './stack.js';
+import { createUsers, startApi, startCeiling, startNodeFlags, startStack } from './stack.js';
 
 const USAGE = 'npm run bench -- [--quick] [--soak] [--profile] [--api-node-flags="<node flags>"]';
 const RESULTS = join(dirname(fileURLToPath(import.meta.url)), '../../bench/results/latest.json');
@@ -93,7 +93,7 @@ async function main(): Promise<void> {
   const [ceiling, api] = [await startCeiling(stack), await startApi(stack, { profileDir: plan.profileDir, execArgv: plan.apiNodeFlags })];
   const apiOrigin = `http://127.0.0.1:${api.port}`;
   const rss = sampleRss(api.pid);
-  const apiFlags = ['--enable-source-maps', ...plan.apiNodeFlags].join(' ');
+  const apiFlags = [...startNodeFlags(), ...plan.apiNodeFlags].join(' ');
   log(`API             pid ${api.pid}, ${apiOrigin} (node ${apiFlags}, NODE_ENV=production, logs warn/error); ceiling app pid ${ceiling.pid}  [${elapsed()}]`);
 
   const raw = rawAccess(stack.dynamo, stack.table);
@@ -284,8 +284,8 @@ function explain(r: Omit<BenchResult, 'targets' | 'all_targets_met'>, liveHeapMb
   );
   if (r.rss_mb.peak >= 256) {
     notes.push(
-      `the API's live heap after a full GC is ${liveHeapMb} MB; the peak RSS comes from V8 growing the old generation lazily under this allocation rate on a ${r.machine.memory_gb} GB machine ` +
-        `(no container limit). A heap limit is a deployment setting, e.g. node --max-old-space-size=128 (try: npm run bench -- --api-node-flags=--max-old-space-size=128).`,
+      `the API's live heap after a full GC is ${liveHeapMb} MB; the peak RSS comes from V8 growing the heap lazily under this allocation rate on a ${r.machine.memory_gb} GB machine ` +
+        `with the flags above. The heap limit is set in package.json's start script (and the Dockerfile's CMD); try others with --api-node-flags.`,
     );
   }
   if (plan.mode === 'quick') notes.push('--quick: shorter runs and smaller conversations; use the full run for figures to compare.');

@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,9 +105,9 @@ export async function startApi(stack: BenchStack, options: { profileDir?: string
     name: 'api',
     script: here('./api-server.js'),
     logDir: stack.dir,
-    // As the Dockerfile runs it (--enable-source-maps); --expose-gc only lets the bench ask for a
-    // collection before reading the heap in the soak.
-    execArgv: ['--enable-source-maps', '--expose-gc', ...(options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : []), ...(options.execArgv ?? [])],
+    // With `npm start`'s Node flags (the Dockerfile's too); --expose-gc only lets the bench ask for
+    // a collection before reading the heap in the soak.
+    execArgv: [...startNodeFlags(), '--expose-gc', ...(options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : []), ...(options.execArgv ?? [])],
     env: childEnv({
       NODE_ENV: 'production',
       APP_ENV: 'local',
@@ -121,6 +121,12 @@ export async function startApi(stack: BenchStack, options: { profileDir?: string
       POWERTOOLS_LOG_LEVEL: 'WARN',
     }),
   });
+}
+
+/** The Node flags of `npm start` (package.json): `node <flags> dist/src/main.js`. */
+export function startNodeFlags(): string[] {
+  const { scripts } = JSON.parse(readFileSync(here('../../package.json'), 'utf8')) as { scripts: { start: string } };
+  return scripts.start.split(/\s+/).filter((word) => word.startsWith('--'));
 }
 
 /** The framework-ceiling app (one constant route) in its own process. */

@@ -343,6 +343,15 @@ describe('MessagingStack', () => {
     });
   });
 
+  it('the image starts the API with the Node flags of npm start', () => {
+    const root = findProjectRoot();
+    const start = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start as string;
+    const cmd = /^CMD (\[.*\])$/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'))![1];
+
+    expect(JSON.parse(cmd)).toEqual(start.split(' '));
+    expect(start).toMatch(/--max-old-space-size=\d+/);
+  });
+
   describe('monitoring', () => {
     const metricsOf = (alarm: Resource): string[] =>
       alarm.Properties.MetricName ? [alarm.Properties.MetricName] : alarm.Properties.Metrics.flatMap((m: any) => (m.MetricStat ? [m.MetricStat.Metric.MetricName] : []));

@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
+import { getDataSourceToken } from '@nestjs/typeorm';
 import request from 'supertest';
+import type { DataSource } from 'typeorm';
 import { formatTimestamp, parseTimestamp } from '../src/dynamodb/timestamp.js';
+import { IdempotencyService } from '../src/messages/idempotency.service.js';
 import { startApiStack, type ApiStack, type TestUser } from './support/api-stack.js';
 
 let stack: ApiStack;
@@ -354,6 +357,23 @@ describe('Idempotency-Key', () => {
 
     expect(res.status).toBe(422);
     expect(res.body.errors).toEqual(['idempotency_key_reused']);
+  });
+
+  it('forgets a key after 24 hours, and not before', async () => {
+    const [a, b] = await pair();
+    const [oldKey, freshKey] = [randomUUID(), randomUUID()];
+    const old = await post(a, { message: 'yesterday', handle: b.handle }, { 'Idempotency-Key': oldKey });
+    await post(a, { message: 'today', handle: b.handle }, { 'Idempotency-Key': freshKey });
+    const dataSource = stack.app.get<DataSource>(getDataSourceToken());
+    await dataSource.query(`UPDATE public.idempotency_keys SET created_at = created_at - interval '24 hours 1 second' WHERE key = $1`, [oldKey]);
+
+    expect(await stack.app.get(IdempotencyService).removeExpired()).toBeGreaterThanOrEqual(1);
+
+    const [{ count }] = await dataSource.query(`SELECT count(*)::int AS count FROM public.idempotency_keys WHERE key = ANY($1)`, [[oldKey, freshKey]]);
+    expect(count).toBe(1);
+    const again = await post(a, { message: 'yesterday', handle: b.handle }, { 'Idempotency-Key': oldKey });
+    expect(again.status).toBe(200);
+    expect(again.body.uuid).not.toBe(old.body.uuid);
   });
 
   it('answers 400 to a malformed key', async () => {

@@ -1,4 +1,4 @@
-import { ConflictException, Inject, Injectable, UnprocessableEntityException } from '@nestjs/common';
+import { ConflictException, Inject, Injectable, Logger, UnprocessableEntityException, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import { createHash } from 'node:crypto';
 import type { DataSource } from 'typeorm';
@@ -8,6 +8,7 @@ import { nowTimestamp } from '../dynamodb/timestamp.js';
 const KEY = /^[\x21-\x7e]{1,255}$/;
 /** How long a key is remembered. */
 const RETENTION = '24 hours';
+/** How often expired keys are deleted (by a timer, off the request path). */
 const CLEANUP_EVERY_MS = 60_000;
 
 /** The identity a keyed request gives the message it writes, the same in every retry of the request. */
@@ -27,10 +28,12 @@ const PLAN_NAMESPACE = '6a0d8f62-3c5e-4f0b-9d51-2b7c4e8a1f93';
  * message was written), the same plan: it writes the same message again, which the repository's
  * conditional put recognises as already written (same `sk`, same `message_uuid`), so nothing is
  * stored twice. Requests racing with one key write the same planned message, with the same result.
+ * Keys are remembered for 24 hours; a timer deletes older ones every minute.
  */
 @Injectable()
-export class IdempotencyService {
-  private lastCleanup = 0;
+export class IdempotencyService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(IdempotencyService.name);
+  private cleanupTimer?: NodeJS.Timeout;
 
   constructor(@Inject(getDataSourceToken()) private readonly dataSource: DataSource) {}
 
@@ -40,7 +43,6 @@ export class IdempotencyService {
 
   async once<T>(userUuid: string, key: string, request: unknown, work: (plan: WritePlan) => Promise<T>): Promise<T> {
     const requestHash = createHash('sha256').update(JSON.stringify(request)).digest('hex');
-    await this.cleanupNowAndThen();
     let plannedAt = nowTimestamp();
     const claimed: unknown[] = await this.dataSource.query(
       `INSERT INTO public.idempotency_keys (user_uuid, key, request_hash, response, created_at) VALUES ($1, $2, $3, 'null', $4)
@@ -69,10 +71,20 @@ export class IdempotencyService {
     return response;
   }
 
-  private async cleanupNowAndThen(): Promise<void> {
-    const now = Date.now();
-    if (now - this.lastCleanup < CLEANUP_EVERY_MS) return;
-    this.lastCleanup = now;
-    await this.dataSource.query(`DELETE FROM public.idempotency_keys WHERE created_at < now() - interval '${RETENTION}'`);
+  /** Forgets the keys claimed more than 24 hours ago; returns how many. */
+  async removeExpired(): Promise<number> {
+    const [, deleted] = (await this.dataSource.query(`DELETE FROM public.idempotency_keys WHERE created_at < now() - interval '${RETENTION}'`)) as [unknown, number];
+    return deleted;
+  }
+
+  onApplicationBootstrap(): void {
+    this.cleanupTimer = setInterval(() => {
+      // Postgres being away only delays the cleanup; the next tick tries again.
+      this.removeExpired().catch((error: unknown) => this.logger.warn(`expired Idempotency-Keys not removed: ${error instanceof Error ? error.message : String(error)}`));
+    }, CLEANUP_EVERY_MS).unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.cleanupTimer);
   }
 }
