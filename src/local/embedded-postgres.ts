@@ -1,4 +1,4 @@
-import { createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { LocalStackError } from './ports.js';
@@ -17,6 +17,8 @@ export interface RunningPostgres {
   url: string;
   /** True when this call initialised the data directory. */
   initialised: boolean;
+  /** The postmaster's process (the first line of `postmaster.pid`). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -74,7 +76,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     await stop();
     throw error;
   }
-  return { url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${options.database}`, initialised, stop };
+  const pid = Number.parseInt(readFileSync(join(options.dir, 'postmaster.pid'), 'utf8'), 10);
+  return { url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${options.database}`, initialised, pid, stop };
 }
 
 async function ensureDatabase(port: number, database: string): Promise<void> {

@@ -17,6 +17,7 @@ import type { User } from '../users/user.entity.js';
 import { startDynamoDbEmulator } from './dynamodb-emulator.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
 import { assertPortFree, LocalStackError, portOrFree } from './ports.js';
+import { isProcessAlive, startReaper } from './reaper.js';
 
 export interface LocalStackPorts {
   api: number;
@@ -84,14 +85,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // Postgres, unlike the others, cannot report the port it picked.
     const postgresPort = await portOrFree(ports.postgres);
 
+    // Released last, once everything it watches was stopped.
+    const reaper = startReaper();
+    stops.push(() => reaper.release());
     const [dynamo, cognito, postgres] = await startAll(stops, [
       () => startDynamoDbEmulator({ path: join(dataDir, 'dynamodb'), port: ports.dynamodb }),
       () => startCognitoEmulator({ dir: dataDir, port: ports.cognito }),
       async () =>
         embeddedPostgres
           ? startEmbeddedPostgres({ dir: join(dataDir, 'postgres'), port: postgresPort, database: LOCAL_DATABASE_NAME, logFile: join(dataDir, 'postgres.log') })
-          : { url: config.databaseUrl as string, initialised: false, stop: async () => undefined },
+          : { url: config.databaseUrl as string, initialised: false, pid: undefined, stop: async () => undefined },
     ] as const);
+    reaper.watch(cognito.pid, 'SIGTERM');
+    // SIGINT is Postgres's fast shutdown: it rolls back open transactions and exits cleanly.
+    if (postgres.pid !== undefined) reaper.watch(postgres.pid, 'SIGINT');
     log(`DynamoDB   dynalite on ${dynamo.endpoint} (data: ${where(join(dataDir, 'dynamodb'))})`);
     log(`Cognito    cognito-local on ${cognito.endpoint} (data: ${where(join(dataDir, '.cognito'))})`);
     log(
@@ -199,7 +206,7 @@ async function assertPortsFree(ports: LocalStackPorts, embeddedPostgres: boolean
 function lockDataDir(dataDir: string): () => Promise<void> {
   const lockFile = join(dataDir, 'stack.pid');
   const holder = Number.parseInt(readIfExists(lockFile) ?? '', 10);
-  if (Number.isInteger(holder) && isAlive(holder)) {
+  if (Number.isInteger(holder) && isProcessAlive(holder)) {
     throw new LocalStackError(`${dataDir} is in use by another local stack (pid ${holder}); stop it first`);
   }
   writeFileSync(lockFile, `${process.pid}\n`);
@@ -211,15 +218,6 @@ function readIfExists(file: string): string | undefined {
     return readFileSync(file, 'utf8');
   } catch {
     return undefined;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as { code?: string }).code === 'EPERM';
   }
 }
 

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
+import { isProcessAlive } from '../../src/local/reaper.js';
 import { makeTempDir } from '../support/cognito.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { runScript } from '../support/run-script.js';
@@ -10,6 +11,42 @@ import { expectOneLineFailure } from './script-expectations.js';
 
 const LOCAL_SCRIPT = resolve(import.meta.dirname, '..', '..', 'dist', 'scripts', 'local.js');
 const ANY_PORTS = { PORT: '0', LOCAL_DYNAMODB_PORT: '0', LOCAL_COGNITO_PORT: '0' };
+
+/** Runs `npm run local` (the built script) in `cwd` until it says it is up, or exits. */
+async function startLocal(cwd: string, env: Record<string, string>) {
+  const child = spawn(process.execPath, [LOCAL_SCRIPT], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = { stdout: '', stderr: '' };
+  child.stderr.on('data', (d) => (output.stderr += d));
+  const exited = new Promise<number | null>((done) => child.on('close', (code) => done(code)));
+  const up = await new Promise<boolean>((done) => {
+    child.stdout.on('data', (d) => {
+      output.stdout += d;
+      if (output.stdout.includes('Ctrl-C stops everything')) done(true);
+    });
+    void exited.then(() => done(false));
+  });
+  return { child, up, output, exited };
+}
+
+/** Resolves once `condition()` holds; rejects after `ms` (a bound, not a pause). */
+async function eventually(condition: () => Promise<boolean> | boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`condition still false after ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
 
 describe('npm run local', () => {
   const cwd = makeTempDir('cruddur-local-script-');
@@ -25,22 +62,7 @@ describe('npm run local', () => {
   });
 
   it('prints the API URL and how to get a token, then stops everything on SIGTERM', async () => {
-    const child = spawn(process.execPath, [LOCAL_SCRIPT], {
-      cwd: cwd.path,
-      env: { PATH: process.env.PATH ?? '', APP_ENV: 'test', DATABASE_URL: db.url, ...ANY_PORTS },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((done) => child.on('close', (code) => done(code)));
-    const up = await new Promise<boolean>((done) => {
-      child.stdout.on('data', (d) => {
-        stdout += d;
-        if (stdout.includes('Ctrl-C stops everything')) done(true);
-      });
-      void exited.then(() => done(false));
-    });
+    const { child, up, output, exited } = await startLocal(cwd.path, { APP_ENV: 'test', DATABASE_URL: db.url, ...ANY_PORTS });
     const stackFile = join(cwd.path, '.local', 'stack.json');
     const stack = up ? JSON.parse(readFileSync(stackFile, 'utf8')) : undefined;
     const health = up ? (await fetch(`${stack.apiUrl}/api/health`)).status : undefined;
@@ -48,14 +70,39 @@ describe('npm run local', () => {
     child.kill('SIGTERM');
     const code = await exited;
 
-    expect({ up, stderr }).toEqual({ up: true, stderr: '' });
+    expect({ up, stderr: output.stderr }).toEqual({ up: true, stderr: '' });
     expect(health).toBe(200);
-    expect(stdout).toContain(`cruddur-messaging is up: ${stack.apiUrl}/api`);
-    expect(stdout).toContain('TOKEN=$(npm run -s local:token -- andrewbrown)');
-    expect(stdout).toMatch(/SIGTERM: stopping the local stack…\nstopped\n$/);
+    expect(output.stdout).toContain(`cruddur-messaging is up: ${stack.apiUrl}/api`);
+    expect(output.stdout).toContain('TOKEN=$(npm run -s local:token -- andrewbrown)');
+    expect(output.stdout).toMatch(/SIGTERM: stopping the local stack…\nstopped\n$/);
     expect(code).toBe(0);
     expect(existsSync(stackFile)).toBe(false);
   });
+});
+
+describe('npm run local killed with SIGKILL', () => {
+  const cwd = makeTempDir('cruddur-local-killed-');
+
+  afterAll(() => cwd.remove());
+
+  it('leaves neither its Postgres nor cognito-local running, and starts again on the same data', async () => {
+    const env = { APP_ENV: 'test', ...ANY_PORTS, LOCAL_POSTGRES_PORT: '0' };
+    const first = await startLocal(cwd.path, env);
+    expect({ up: first.up, stderr: first.output.stderr }).toEqual({ up: true, stderr: '' });
+    const postmasterFile = join(cwd.path, '.local', 'postgres', 'postmaster.pid');
+    const postmaster = Number.parseInt(readFileSync(postmasterFile, 'utf8'), 10);
+    const cognitoPort = Number(new URL(JSON.parse(readFileSync(join(cwd.path, '.local', 'stack.json'), 'utf8')).cognitoEndpoint).port);
+
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    await eventually(async () => !isProcessAlive(postmaster) && !(await accepts(cognitoPort)), 20_000);
+    expect(existsSync(postmasterFile)).toBe(false);
+    const second = await startLocal(cwd.path, env);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    expect({ up: second.up, stderr: second.output.stderr }).toEqual({ up: true, stderr: '' });
+  }, 120_000);
 });
 
 describe('npm run local with a problem', () => {
