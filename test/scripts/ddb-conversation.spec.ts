@@ -1,61 +1,31 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
-import type { DataSource } from 'typeorm';
-import { openDataSource } from '../../src/database/data-source.js';
 import { MessagesRepository, type UserRef } from '../../src/dynamodb/messages.repository.js';
 import { seedDemoConversation } from '../../src/seed/demo-conversation.seed.js';
-import { seedDemoUsers } from '../../src/seed/demo-users.seed.js';
-import { User } from '../../src/users/user.entity.js';
-import { UsersService } from '../../src/users/users.service.js';
-import { createMessageTable, dropTable, dynamoClient, startDynalite } from '../support/dynamodb.js';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
-import { runScript } from '../support/run-script.js';
-import { expectOneLineFailure, scratchDirectory, UNREACHABLE_DYNAMODB, UNREACHABLE_POSTGRES } from './script-expectations.js';
+import type { User } from '../../src/users/user.entity.js';
+import { startScriptsStack, type ScriptsStack } from './scripts-stack.js';
+import { expectOneLineFailure, UNREACHABLE_DYNAMODB, UNREACHABLE_POSTGRES } from './script-expectations.js';
 
-let stopDynalite: () => Promise<void>;
-let endpoint: string;
-let client: DynamoDBClient;
-let db: TestDatabase;
-let dataSource: DataSource;
+let stack: ScriptsStack;
 let andrew: User;
 let bayko: User;
 let carol: User;
-let cwd: ReturnType<typeof scratchDirectory>;
-const tables: string[] = [];
 
 const alice: UserRef = { uuid: randomUUID(), display_name: 'Alice', handle: 'alice' };
 const bob: UserRef = { uuid: randomUUID(), display_name: 'Bob', handle: 'bob' };
 
 beforeAll(async () => {
-  ({ endpoint, stop: stopDynalite } = await startDynalite());
-  client = dynamoClient(endpoint);
-  db = await createTestDatabase();
-  dataSource = await openDataSource(db.url);
-  const users = new UsersService(dataSource.getRepository(User));
-  [andrew, bayko] = await seedDemoUsers(users);
-  [carol] = await users.ensureUsers([{ handle: 'carol', display_name: 'Carol C', email: 'carol@example.com' }]);
-  cwd = scratchDirectory();
+  stack = await startScriptsStack();
+  [andrew, bayko] = stack.demoUsers;
+  [carol] = await stack.users.ensureUsers([{ handle: 'carol', display_name: 'Carol C', email: 'carol@example.com' }]);
 });
 
 afterAll(async () => {
-  for (const table of tables) await dropTable(client, table);
-  client.destroy();
-  await stopDynalite();
-  await dataSource?.destroy();
-  await db?.drop();
-  cwd.remove();
+  await stack?.stop();
 });
 
-async function newTable(): Promise<{ table: string; repo: MessagesRepository }> {
-  const table = await createMessageTable(client);
-  tables.push(table);
-  return { table, repo: MessagesRepository.create(client, table) };
-}
-
-function run(script: string, args: string[], table: string, env: Record<string, string> = {}) {
-  return runScript(script, args, { DYNAMODB_ENDPOINT: endpoint, DDB_MESSAGE_TABLE: table, DATABASE_URL: db.url, ...env }, cwd.path);
-}
+const newTable = () => stack.newTable();
+const run = (script: string, args: string[], table: string, env?: Record<string, string>) => stack.run(script, args, table, env);
 
 /** get-conversation prints a JSON array, then one line per message. */
 function splitOutput(stdout: string): { json: { created_at: string; message: string; user_handle: string }[]; lines: string[] } {

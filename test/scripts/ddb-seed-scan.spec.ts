@@ -1,54 +1,28 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { BatchWriteItemCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import type { DataSource } from 'typeorm';
-import { openDataSource } from '../../src/database/data-source.js';
 import { MessagesRepository } from '../../src/dynamodb/messages.repository.js';
-import { seedDemoUsers } from '../../src/seed/demo-users.seed.js';
-import { User } from '../../src/users/user.entity.js';
-import { UsersService } from '../../src/users/users.service.js';
-import { createMessageTable, dropTable, dynamoClient, startDynalite } from '../support/dynamodb.js';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import type { User } from '../../src/users/user.entity.js';
+import { createTestDatabase } from '../support/postgres.js';
 import { runScript } from '../support/run-script.js';
-import { expectOneLineFailure, scratchDirectory, UNREACHABLE_DYNAMODB, UNREACHABLE_POSTGRES } from './script-expectations.js';
+import { startScriptsStack, type ScriptsStack } from './scripts-stack.js';
+import { expectOneLineFailure, UNREACHABLE_DYNAMODB, UNREACHABLE_POSTGRES } from './script-expectations.js';
 
-let stopDynalite: () => Promise<void>;
-let endpoint: string;
-let client: DynamoDBClient;
-let db: TestDatabase;
-let dataSource: DataSource;
+let stack: ScriptsStack;
 let andrew: User;
 let bayko: User;
-let cwd: ReturnType<typeof scratchDirectory>;
-const tables: string[] = [];
 
 beforeAll(async () => {
-  ({ endpoint, stop: stopDynalite } = await startDynalite());
-  client = dynamoClient(endpoint);
-  db = await createTestDatabase();
-  dataSource = await openDataSource(db.url);
-  [andrew, bayko] = await seedDemoUsers(new UsersService(dataSource.getRepository(User)));
-  cwd = scratchDirectory();
+  stack = await startScriptsStack();
+  [andrew, bayko] = stack.demoUsers;
 });
 
 afterAll(async () => {
-  for (const table of tables) await dropTable(client, table);
-  client.destroy();
-  await stopDynalite();
-  await dataSource?.destroy();
-  await db?.drop();
-  cwd.remove();
+  await stack?.stop();
 });
 
-async function newTable(): Promise<{ table: string; repo: MessagesRepository }> {
-  const table = await createMessageTable(client);
-  tables.push(table);
-  return { table, repo: MessagesRepository.create(client, table) };
-}
-
-function run(script: string, args: string[], table: string, env: Record<string, string> = {}) {
-  return runScript(script, args, { DYNAMODB_ENDPOINT: endpoint, DDB_MESSAGE_TABLE: table, DATABASE_URL: db.url, ...env }, cwd.path);
-}
+const newTable = () => stack.newTable();
+const run = (script: string, args: string[], table: string, env?: Record<string, string>) => stack.run(script, args, table, env);
 
 async function itemCount(repo: MessagesRepository): Promise<number> {
   let n = 0;
@@ -109,7 +83,7 @@ describe('ddb:seed', () => {
   it('fails with one line when no database is configured', async () => {
     const { table } = await newTable();
 
-    const result = await runScript('ddb-seed', [], { DYNAMODB_ENDPOINT: endpoint, DDB_MESSAGE_TABLE: table }, cwd.path);
+    const result = await runScript('ddb-seed', [], { DYNAMODB_ENDPOINT: stack.endpoint, DDB_MESSAGE_TABLE: table }, stack.cwd);
 
     expectOneLineFailure(result, 'ddb:seed', /no Postgres configured/);
   });
@@ -147,7 +121,7 @@ describe('ddb:scan', () => {
       [`GRP#${andrew.uuid}`, '2023-03-28T21:02:11.141577+00:00'],
       ['MSG#g-1', '2023-03-28T21:02:11.141577+00:00'],
     ]);
-    expect(result.stderr).toBe(`2 items in ${table} at ${endpoint}\n`);
+    expect(result.stderr).toBe(`2 items in ${table} at ${stack.endpoint}\n`);
   });
 
   it('reads past the first page', async () => {
@@ -156,22 +130,22 @@ describe('ddb:scan', () => {
     const items = Array.from({ length: 1200 }, (_, i) => ({ pk: `MSG#bulk`, sk: `2023-01-01T00:00:00.${String(i).padStart(6, '0')}+00:00`, message: 'x'.repeat(1000) }));
     for (let i = 0; i < items.length; i += 25) {
       const batch = items.slice(i, i + 25).map((item) => ({ PutRequest: { Item: marshall(item) } }));
-      const { UnprocessedItems } = await client.send(new BatchWriteItemCommand({ RequestItems: { [table]: batch } }));
+      const { UnprocessedItems } = await stack.client.send(new BatchWriteItemCommand({ RequestItems: { [table]: batch } }));
       expect(UnprocessedItems?.[table] ?? []).toEqual([]);
     }
-    await expect(client.send(new ScanCommand({ TableName: table }))).resolves.toHaveProperty('LastEvaluatedKey');
+    await expect(stack.client.send(new ScanCommand({ TableName: table }))).resolves.toHaveProperty('LastEvaluatedKey');
 
     const result = await run('ddb-scan', [], table);
 
     expect(result.code).toBe(0);
     expect(new Set(result.stdout.trimEnd().split('\n').map((line) => (JSON.parse(line) as { sk: string }).sk)).size).toBe(1200);
-    expect(result.stderr).toBe(`1200 items in ${table} at ${endpoint}\n`);
+    expect(result.stderr).toBe(`1200 items in ${table} at ${stack.endpoint}\n`);
   });
 
   it('says so when the table is empty', async () => {
     const { table } = await newTable();
 
-    await expect(run('ddb-scan', [], table)).resolves.toEqual({ code: 0, stdout: '', stderr: `0 items in ${table} at ${endpoint}\n` });
+    await expect(run('ddb-scan', [], table)).resolves.toEqual({ code: 0, stdout: '', stderr: `0 items in ${table} at ${stack.endpoint}\n` });
   });
 
   it('rejects an extra argument with one usage line', async () => {
