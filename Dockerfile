@@ -34,4 +34,4 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
 # The scripts are in the image too, e.g. a one-off task: node dist/scripts/db-migrate.js
 # The same Node flags as `npm start` (a test holds them equal): a heap cap keeps the task's memory
 # near its live heap instead of letting V8 grow it lazily (see README, Performance).
-CMD ["node", "--enable-source-maps", "--max-old-space-size=192", "--max-semi-space-size=8", "dist/src/main.js"]
+CMD ["node", "--enable-source-maps", "--max-old-space-size=256", "--max-semi-space-size=16", "dist/src/main.js"]

@@ -350,6 +350,11 @@ describe('MessagingStack', () => {
 
     expect(JSON.parse(cmd)).toEqual(start.split(' '));
     expect(start).toMatch(/--max-old-space-size=\d+/);
+    // Every flag is one --word (the bench passes the words that start with -- to its API process).
+    const [node, ...rest] = start.split(' ');
+    expect(node).toBe('node');
+    expect(rest.slice(0, -1).every((word) => /^--[a-z-]+(=\S+)?$/.test(word))).toBe(true);
+    expect(rest.at(-1)).toBe('dist/src/main.js');
   });
 
   describe('monitoring', () => {

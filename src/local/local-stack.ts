@@ -85,20 +85,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // Postgres, unlike the others, cannot report the port it picked.
     const postgresPort = await portOrFree(ports.postgres);
 
-    // Released last, once everything it watches was stopped.
+    // Closed last, once everything it watches was stopped.
     const reaper = startReaper();
-    stops.push(() => reaper.release());
+    stops.push(async () => reaper.close());
     const [dynamo, cognito, postgres] = await startAll(stops, [
       () => startDynamoDbEmulator({ path: join(dataDir, 'dynamodb'), port: ports.dynamodb }),
-      () => startCognitoEmulator({ dir: dataDir, port: ports.cognito }),
+      () => startCognitoEmulator({ dir: dataDir, port: ports.cognito, reaper }),
       async () =>
         embeddedPostgres
-          ? startEmbeddedPostgres({ dir: join(dataDir, 'postgres'), port: postgresPort, database: LOCAL_DATABASE_NAME, logFile: join(dataDir, 'postgres.log') })
-          : { url: config.databaseUrl as string, initialised: false, pid: undefined, stop: async () => undefined },
+          ? startEmbeddedPostgres({ dir: join(dataDir, 'postgres'), port: postgresPort, database: LOCAL_DATABASE_NAME, logFile: join(dataDir, 'postgres.log'), reaper })
+          : { url: config.databaseUrl as string, initialised: false, stop: async () => undefined },
     ] as const);
-    reaper.watch(cognito.pid, 'SIGTERM');
-    // SIGINT is Postgres's fast shutdown: it rolls back open transactions and exits cleanly.
-    if (postgres.pid !== undefined) reaper.watch(postgres.pid, 'SIGINT');
     log(`DynamoDB   dynalite on ${dynamo.endpoint} (data: ${where(join(dataDir, 'dynamodb'))})`);
     log(`Cognito    cognito-local on ${cognito.endpoint} (data: ${where(join(dataDir, '.cognito'))})`);
     log(

@@ -1,4 +1,4 @@
-import { ConflictException, Inject, Injectable, Logger, UnprocessableEntityException, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { ConflictException, Inject, Injectable, Logger, UnprocessableEntityException, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import { createHash } from 'node:crypto';
 import type { DataSource } from 'typeorm';
@@ -31,9 +31,10 @@ const PLAN_NAMESPACE = '6a0d8f62-3c5e-4f0b-9d51-2b7c4e8a1f93';
  * Keys are remembered for 24 hours; a timer deletes older ones every minute.
  */
 @Injectable()
-export class IdempotencyService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class IdempotencyService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(IdempotencyService.name);
   private cleanupTimer?: NodeJS.Timeout;
+  private cleanup?: Promise<unknown>;
 
   constructor(@Inject(getDataSourceToken()) private readonly dataSource: DataSource) {}
 
@@ -79,12 +80,17 @@ export class IdempotencyService implements OnApplicationBootstrap, OnApplication
 
   onApplicationBootstrap(): void {
     this.cleanupTimer = setInterval(() => {
+      if (this.cleanup) return; // the previous one is still running: never two at once
       // Postgres being away only delays the cleanup; the next tick tries again.
-      this.removeExpired().catch((error: unknown) => this.logger.warn(`expired Idempotency-Keys not removed: ${error instanceof Error ? error.message : String(error)}`));
+      this.cleanup = this.removeExpired()
+        .catch((error: unknown) => this.logger.warn(`expired Idempotency-Keys not removed: ${error instanceof Error ? error.message : String(error)}`))
+        .finally(() => (this.cleanup = undefined));
     }, CLEANUP_EVERY_MS).unref();
   }
 
-  onApplicationShutdown(): void {
+  /** Before the connection pool closes (TypeORM closes it on shutdown). */
+  async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.cleanupTimer);
+    await this.cleanup;
   }
 }
