@@ -122,7 +122,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       const setup = await setUpUsersDatabase(dataSource, pool.users);
       demoUsers = setup.demoUsers;
       log(`migrations: ${setup.migrations.length ? `ran ${setup.migrations.join(', ')}` : 'up to date'}`);
-      log(`demo users: ${demoUsers.map((u) => u.handle).join(', ')} (cognito_user_id set for ${Object.keys(setup.cognitoIds.updated).join(', ') || 'none'})`);
+      log(`demo users: ${demoUsers.map((u) => u.handle).join(', ')} (cognito_user_id ${Object.keys(setup.cognitoIds.updated).length ? `set for ${Object.keys(setup.cognitoIds.updated).join(', ')}` : 'already set'})`);
     } finally {
       await dataSource.destroy();
     }

@@ -14,8 +14,8 @@ export interface UsersDatabaseSetup {
 
 /**
  * `db:setup`'s sequence, also run by the local stack: pending migrations, the demo users, then each
- * user's `cognito_user_id` from the pool's users (by handle). Safe to run again: migrations and demo
- * users are only added when missing, and the ids are set to the pool's again.
+ * user's `cognito_user_id` from the pool's users (by handle). Safe to run again: it changes only
+ * what is missing or different.
  */
 export async function setUpUsersDatabase(dataSource: DataSource, cognitoUsers: CognitoUser[]): Promise<UsersDatabaseSetup> {
   const migrations = (await dataSource.runMigrations({ transaction: 'all' })).map((m) => m.name);

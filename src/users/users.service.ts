@@ -49,13 +49,23 @@ export class UsersService {
     return this.findByHandles(users.map((u) => u.handle));
   }
 
-  /** Sets `cognito_user_id` by handle; returns the handles that were updated. */
-  async updateCognitoUserIds(subsByHandle: Record<string, string>): Promise<string[]> {
+  /**
+   * Sets `cognito_user_id` by handle where it differs; returns the handles changed and those that
+   * already had it (handles not in Postgres are in neither).
+   */
+  async updateCognitoUserIds(subsByHandle: Record<string, string>): Promise<{ updated: string[]; unchanged: string[] }> {
     const updated: string[] = [];
+    const unchanged: string[] = [];
     for (const [handle, sub] of Object.entries(subsByHandle)) {
-      const result = await this.users.update({ handle }, { cognito_user_id: sub });
+      const result = await this.users
+        .createQueryBuilder()
+        .update()
+        .set({ cognito_user_id: sub })
+        .where('handle = :handle AND cognito_user_id IS DISTINCT FROM :sub', { handle, sub })
+        .execute();
       if (result.affected) updated.push(handle);
+      else if (await this.users.exists({ where: { handle } })) unchanged.push(handle);
     }
-    return updated;
+    return { updated, unchanged };
   }
 }

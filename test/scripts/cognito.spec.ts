@@ -128,6 +128,16 @@ describe('db:update-cognito-user-ids', () => {
     await expect(cognitoIds(db.url)).resolves.toEqual(cognito.subs);
   });
 
+  it('changes nothing and says so when the ids are already set', async () => {
+    const db = await newDatabase({ migrate: true, seed: true });
+    await run('db-update-cognito-user-ids', [], cognitoEnv({ DATABASE_URL: db.url }));
+
+    const result = await run('db-update-cognito-user-ids', [], cognitoEnv({ DATABASE_URL: db.url }));
+
+    expect(result).toEqual({ code: 0, stderr: '', stdout: 'already set: andrewbrown, bayko\n' });
+    await expect(cognitoIds(db.url)).resolves.toEqual(cognito.subs);
+  });
+
   it('names the Cognito users that are not in Postgres', async () => {
     const db = await newDatabase({ migrate: true });
 
@@ -177,7 +187,7 @@ describe('db:setup', () => {
     const result = await run('db-setup', [], cognitoEnv({ DATABASE_URL: db.url }));
 
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^no pending migrations\ndemo users: andrewbrown, bayko\n/);
+    expect(result.stdout).toBe('no pending migrations\ndemo users: andrewbrown, bayko\nalready set: andrewbrown, bayko\n');
     await expect(cognitoIds(db.url)).resolves.toEqual(cognito.subs);
   });
 
