@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
 import { formatTimestamp, parseTimestamp } from '../src/dynamodb/timestamp.js';
+import { MessagesRepository } from '../src/dynamodb/messages.repository.js';
 import { IdempotencyService } from '../src/messages/idempotency.service.js';
 import { startApiStack, type ApiStack, type TestUser } from './support/api-stack.js';
 
@@ -97,6 +98,40 @@ describe('POST /api/messages to a handle (pattern C)', () => {
     expect(res.status).toBe(404);
     expect(res.body).toMatchObject({ statusCode: 404, error: 'Not Found' });
     expect((await stack.repository.listMessageGroups(a.uuid, { limit: 10 })).items).toEqual([]);
+  });
+});
+
+describe('a first message whose write fails', () => {
+  const lostConnection = () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+
+  it('answers 503 and leaves no conversation behind', async () => {
+    const [a, b] = await pair();
+    const putMessage = jest.spyOn(stack.app.get(MessagesRepository), 'putMessage').mockRejectedValueOnce(lostConnection());
+
+    const res = await post(a, { message: 'first', handle: b.handle });
+
+    putMessage.mockRestore();
+    expect(res.status).toBe(503);
+    expect((await stack.repository.listMessageGroups(a.uuid, { limit: 10 })).items).toEqual([]);
+    expect((await stack.repository.listMessageGroups(b.uuid, { limit: 10 })).items).toEqual([]);
+  });
+
+  it('keeps the conversation when the other member replied into it meanwhile', async () => {
+    const [a, b] = await pair();
+    const putMessage = jest.spyOn(stack.app.get(MessagesRepository), 'putMessage').mockImplementationOnce(async (input) => {
+      await stack.repository.putMessage({ message_group_uuid: input.message_group_uuid, message: 'hello from b', sender: b });
+      throw lostConnection();
+    });
+
+    const res = await post(a, { message: 'first', handle: b.handle });
+
+    putMessage.mockRestore();
+    expect(res.status).toBe(503);
+    const [groupOfA] = (await stack.repository.listMessageGroups(a.uuid, { limit: 10 })).items;
+    expect(groupOfA).toBeDefined();
+    expect((await stack.repository.listMessageGroups(b.uuid, { limit: 10 })).items.map((g) => g.message_group_uuid)).toEqual([groupOfA.message_group_uuid]);
+    expect((await stack.repository.listAllMessages(groupOfA.message_group_uuid)).map((m) => m.message)).toEqual(['hello from b']);
+    expect((await api().get(`/api/messages/${groupOfA.message_group_uuid}`).set(auth(b))).status).toBe(200);
   });
 });
 
@@ -271,6 +306,8 @@ describe('body validation', () => {
     ['an empty object', {}, ['message_blank', 'recipient_blank']],
     ['an empty message to oneself', { message: '', handle: 'alice' }, ['message_blank', 'cannot_message_self']],
     ['wrong types everywhere', { message: ['x'], message_group_uuid: 42 }, ['message_invalid', 'message_group_uuid_invalid']],
+    ['a NUL character in the message', { message: 'a\u0000b', handle: 'bob' }, ['message_invalid']],
+    ['half of a surrogate pair', { message: 'a\uD83Db', handle: 'bob' }, ['message_invalid']],
   ])('answers 422 to %s with every code', async (_, body, codes) => {
     const res = await post(alice, body);
 
@@ -286,6 +323,25 @@ describe('body validation', () => {
     const res = await post(a, { message: '€'.repeat(1024), handle: b.handle });
 
     expect(res.status).toBe(200);
+  });
+
+  it('answers 422 to a NUL character also with an Idempotency-Key, and stores nothing', async () => {
+    const [a, b] = await pair();
+
+    const res = await post(a, { message: 'a\u0000b', handle: b.handle }, { 'Idempotency-Key': randomUUID() });
+
+    expect(res.status).toBe(422);
+    expect(res.body.errors).toEqual(['message_invalid']);
+    expect((await stack.repository.listMessageGroups(a.uuid, { limit: 10 })).items).toEqual([]);
+  });
+
+  it('answers 413 with its own message to a form body with too many fields', async () => {
+    const form = Array.from({ length: 1001 }, (_, i) => `f${i}=1`).join('&');
+
+    const res = await api().post('/api/messages').set(auth(alice)).set('Content-Type', 'application/x-www-form-urlencoded').send(form);
+
+    expect(res.status).toBe(413);
+    expect(res.body).toEqual({ statusCode: 413, error: 'Payload Too Large', message: 'Too many parameters in the request body' });
   });
 
   it('answers 400 to malformed JSON', async () => {
@@ -305,7 +361,7 @@ describe('body validation', () => {
     const res = await post(alice, { message: 'x'.repeat(70 * 1024), handle: 'bob' });
 
     expect(res.status).toBe(413);
-    expect(res.body).toMatchObject({ statusCode: 413, error: 'Payload Too Large' });
+    expect(res.body).toEqual({ statusCode: 413, error: 'Payload Too Large', message: 'Request body is larger than 64 KB' });
   });
 });
 

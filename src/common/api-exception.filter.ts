@@ -53,6 +53,9 @@ export class ApiExceptionFilter implements ExceptionFilter {
   }
 
   private toApiError(exception: unknown): ApiError {
+    // Nest hands the body parser's errors over as HttpExceptions caused by them (or as they are).
+    const bodyError = bodyParserError(exception instanceof HttpException ? exception.cause : exception);
+    if (bodyError) return bodyError;
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const payload = exception.getResponse();
@@ -64,16 +67,6 @@ export class ApiExceptionFilter implements ExceptionFilter {
         ...(Array.isArray(fields.errors) ? { errors: fields.errors.map(String) } : {}),
       };
     }
-    const bodyParserStatus = (exception as { type?: string; status?: number })?.type?.startsWith('entity.')
-      ? (exception as { status: number }).status
-      : (exception as { type?: string })?.type === 'encoding.unsupported' || (exception as { type?: string })?.type === 'charset.unsupported'
-        ? 415
-        : undefined;
-    if (bodyParserStatus) {
-      const message =
-        bodyParserStatus === 413 ? 'Request body is larger than 64 KB' : bodyParserStatus === 400 ? 'Malformed JSON body' : 'Unreadable request body';
-      return { statusCode: bodyParserStatus, error: reason(bodyParserStatus), message };
-    }
     if (isDependencyUnavailable(exception)) {
       this.logger.warn(`dependency unavailable: ${describe(exception)}`);
       return { statusCode: 503, error: reason(503), message: 'A backing service is unavailable; try again shortly' };
@@ -84,6 +77,24 @@ export class ApiExceptionFilter implements ExceptionFilter {
     this.logger.error(describe(exception), exception instanceof Error ? exception.stack : undefined);
     return { statusCode: 500, error: reason(500), message: 'Internal server error' };
   }
+}
+
+/** Messages for the body parser's errors by type; any other client error it reports gets a generic one. */
+const BODY_ERRORS: Record<string, string> = {
+  'entity.too.large': 'Request body is larger than 64 KB',
+  'entity.parse.failed': 'Malformed JSON body',
+  'parameters.too.many': 'Too many parameters in the request body',
+};
+
+/**
+ * The body parser's refusals (http-errors with a `type` and `expose`): a client's mistake, so its
+ * 4xx status with a short message of ours (its own messages can quote the body).
+ */
+function bodyParserError(exception: unknown): ApiError | undefined {
+  const { type, status, expose } = (exception ?? {}) as { type?: unknown; status?: unknown; expose?: unknown };
+  if (typeof type !== 'string' || expose !== true || typeof status !== 'number' || status < 400 || status > 499) return undefined;
+  const statusCode = type === 'encoding.unsupported' || type === 'charset.unsupported' ? 415 : status;
+  return { statusCode, error: reason(statusCode), message: BODY_ERRORS[type] ?? 'Unreadable request body' };
 }
 
 function isHealthReport(payload: unknown): boolean {

@@ -124,6 +124,41 @@ describe('MessagesRepository', () => {
     expect(new Set([first.last_reply_at, second.last_reply_at])).toEqual(new Set([at, '2024-02-01T00:00:00.000001+00:00']));
   });
 
+  it('writes a group item once when its key already holds the same conversation (a retried put)', async () => {
+    const owner = randomUUID();
+    const group = randomUUID();
+    const at = '2024-02-02T00:00:00.000000+00:00';
+    const input = { owner_user_uuid: owner, message_group_uuid: group, last_reply_at: at, message: 'hi', other: bob };
+    await repo.putMessageGroup(input);
+
+    const again = await repo.putMessageGroup({ ...input, message: 'retried' });
+
+    expect(again).toMatchObject({ last_reply_at: at, message: 'hi' });
+    expect((await repo.listMessageGroups(owner, { limit: 10 })).items).toHaveLength(1);
+  });
+
+  it('deletes a group item only when it is of the conversation named', async () => {
+    const owner = randomUUID();
+    const [group, other] = [randomUUID(), randomUUID()];
+    const at = '2024-02-03T00:00:00.000000+00:00';
+    await repo.putMessageGroup({ owner_user_uuid: owner, message_group_uuid: group, last_reply_at: at, message: 'hi', other: bob });
+
+    await repo.deleteMessageGroup(owner, at, other);
+    expect((await repo.listMessageGroups(owner, { limit: 10 })).items).toHaveLength(1);
+    await repo.deleteMessageGroup(owner, at, group);
+    expect((await repo.listMessageGroups(owner, { limit: 10 })).items).toHaveLength(0);
+    await expect(repo.deleteMessageGroup(owner, at, group)).resolves.toBeUndefined();
+  });
+
+  it('tells whether a conversation has messages', async () => {
+    const group = randomUUID();
+    await expect(repo.hasMessages(group)).resolves.toBe(false);
+
+    await repo.putMessage({ message_group_uuid: group, message: 'hi', sender: alice });
+
+    await expect(repo.hasMessages(group)).resolves.toBe(true);
+  });
+
   it('pages through a conversation newest first with no gap and no duplicate', async () => {
     const group = randomUUID();
     for (let i = 0; i < 45; i++) {

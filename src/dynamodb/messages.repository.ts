@@ -108,19 +108,49 @@ export class MessagesRepository {
 
   /**
    * Writes one message-group item, never overwriting another conversation of the same owner whose
-   * latest reply landed in the same microsecond (its `sk` moves forward instead). Returns the item
-   * as written.
+   * latest reply landed in the same microsecond (its `sk` moves forward instead). When the key is
+   * already taken by this owner's item of the SAME conversation (an earlier attempt whose answer was
+   * lost, or a concurrent projection of the same message), that item is returned and nothing is
+   * written, so a conversation never gets a second item one microsecond apart. Returns the item as stored.
    */
   async putMessageGroup(input: NewMessageGroup): Promise<MessageGroupItem> {
     const base = groupAttributes(input);
-    const last_reply_at = await this.withClashRetry(input.last_reply_at, (sk) =>
-      this.service.entities.messageGroup.create({ ...base, last_reply_at: sk }).go({ originalErr: true, response: 'none' }),
+    let existing: MessageGroupItem | undefined;
+    const last_reply_at = await this.withClashRetry(
+      input.last_reply_at,
+      (sk) => this.service.entities.messageGroup.create({ ...base, last_reply_at: sk }).go({ originalErr: true, response: 'none' }),
+      async (sk) => {
+        const { data } = await this.service.entities.messageGroup
+          .get({ owner_user_uuid: input.owner_user_uuid, last_reply_at: sk })
+          .go({ consistent: true, ignoreOwnership: true, originalErr: true });
+        existing = data?.message_group_uuid === input.message_group_uuid ? data : undefined;
+        return existing !== undefined;
+      },
     );
-    return { ...base, last_reply_at };
+    return existing ?? { ...base, last_reply_at };
   }
 
-  async deleteMessageGroup(owner_user_uuid: string, last_reply_at: string): Promise<void> {
-    await this.service.entities.messageGroup.delete({ owner_user_uuid, last_reply_at }).go({ originalErr: true, response: 'none' });
+  /**
+   * Deletes an owner's group item of conversation `message_group_uuid`; an item at that key of
+   * another conversation (the key was freed and reused since it was read) is left alone.
+   */
+  async deleteMessageGroup(owner_user_uuid: string, last_reply_at: string, message_group_uuid: string): Promise<void> {
+    try {
+      await this.service.entities.messageGroup
+        .delete({ owner_user_uuid, last_reply_at })
+        .where((attributes, { eq }) => eq(attributes.message_group_uuid, message_group_uuid))
+        .go({ originalErr: true, response: 'none' });
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+  }
+
+  /** Whether the conversation has any message (a strongly consistent read). */
+  async hasMessages(message_group_uuid: string): Promise<boolean> {
+    const { data } = await this.service.entities.message.query
+      .byConversation({ message_group_uuid })
+      .go({ limit: 1, consistent: true, ignoreOwnership: true, originalErr: true });
+    return data.length > 0;
   }
 
   /** Pattern A: one page of a conversation's messages, newest first. O(page). */
@@ -225,28 +255,6 @@ export class MessagesRepository {
     return data;
   }
 
-  /**
-   * putMessageGroup for the projector: when the key is already taken by this owner's item of the
-   * SAME conversation (a concurrent projection of the same message), that item is returned and
-   * nothing is written, so the group item keeps the message's exact `sk`. A clash with another
-   * conversation still moves the `sk` forward by one microsecond.
-   */
-  async putMessageGroupOnce(input: NewMessageGroup): Promise<MessageGroupItem> {
-    const base = groupAttributes(input);
-    let existing: MessageGroupItem | undefined;
-    const last_reply_at = await this.withClashRetry(
-      input.last_reply_at,
-      (sk) => this.service.entities.messageGroup.create({ ...base, last_reply_at: sk }).go({ originalErr: true, response: 'none' }),
-      async (sk) => {
-        const { data } = await this.service.entities.messageGroup
-          .get({ owner_user_uuid: input.owner_user_uuid, last_reply_at: sk })
-          .go({ ignoreOwnership: true, originalErr: true });
-        existing = data?.message_group_uuid === input.message_group_uuid ? data : undefined;
-        return existing !== undefined;
-      },
-    );
-    return existing ?? { ...base, last_reply_at };
-  }
 }
 
 function groupAttributes(input: NewMessageGroup): Omit<MessageGroupItem, 'last_reply_at'> {

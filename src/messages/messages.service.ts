@@ -1,4 +1,4 @@
-import { Inject, Injectable, NotFoundException, UnprocessableEntityException } from '@nestjs/common';
+import { Inject, Injectable, Logger, NotFoundException, UnprocessableEntityException } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { LRUCache } from 'lru-cache';
@@ -6,7 +6,7 @@ import { v5 as uuidv5 } from 'uuid';
 import { validationCodes } from '../common/api-validation.pipe.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { ConfigError, type AppConfig } from '../config/config.js';
-import { MessagesRepository, type MessageItem, type UserRef } from '../dynamodb/messages.repository.js';
+import { MessagesRepository, type MessageGroupItem, type MessageItem, type UserRef } from '../dynamodb/messages.repository.js';
 import { nowTimestamp } from '../dynamodb/timestamp.js';
 import type { User } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
@@ -27,6 +27,7 @@ const CONVERSATION_NAMESPACE = '0f3c5a2e-5d1b-4c8e-9a57-6b1f2f0c9d41';
 /** The messaging access patterns A-D (DESIGN §3) for an authenticated user. */
 @Injectable()
 export class MessagesService {
+  private readonly logger = new Logger(MessagesService.name);
   private readonly cursors: ConversationCursor;
   /**
    * Confirmed memberships (`{user}:{conversation}`), remembered briefly like the guard's users: a
@@ -109,15 +110,29 @@ export class MessagesService {
       const failed = groups.find((g) => g.status === 'rejected');
       if (failed) throw failed.reason;
       const item = await this.repository.putMessage({ message_group_uuid, message: text, sender: userRef(user), created_at: at, message_uuid: plan?.message_uuid });
+      for (const owner of [user.uuid, other.uuid]) this.memberships.set(`${owner}:${message_group_uuid}`, true);
       return toCreatedView(item);
     } catch (error) {
-      // Leave nothing half-written: without its message the new conversation must not appear.
-      for (const owner of [user.uuid, other.uuid]) this.memberships.delete(`${owner}:${message_group_uuid}`);
-      await Promise.allSettled(
-        groups.flatMap((g) => (g.status === 'fulfilled' ? [this.repository.deleteMessageGroup(g.value.owner_user_uuid, g.value.last_reply_at)] : [])),
-      );
+      await this.rollBackNewConversation(message_group_uuid, [user.uuid, other.uuid], groups);
       throw error;
     }
+  }
+
+  /**
+   * Leave nothing half-written: without a message the new conversation must not appear in either
+   * list. But when it does have one (the other member replied into it meanwhile, or this message was
+   * stored and only its answer was lost), its group items stay: deleting them would hide a message.
+   * When that cannot be known (DynamoDB is failing), they stay too, and a retry completes them.
+   */
+  private async rollBackNewConversation(message_group_uuid: string, members: string[], groups: PromiseSettledResult<MessageGroupItem>[]): Promise<void> {
+    const hasMessages = await this.repository.hasMessages(message_group_uuid).catch(() => true);
+    if (hasMessages) return;
+    for (const member of members) this.memberships.delete(`${member}:${message_group_uuid}`);
+    const results = await Promise.allSettled(
+      groups.flatMap((g) => (g.status === 'fulfilled' ? [this.repository.deleteMessageGroup(g.value.owner_user_uuid, g.value.last_reply_at, message_group_uuid)] : [])),
+    );
+    const failures = results.filter((r) => r.status === 'rejected').length;
+    if (failures) this.logger.warn(`conversation ${message_group_uuid}: ${failures} group item(s) of a failed first message left behind; a retry completes them`);
   }
 
   /** The owner's conversation with the other user, if any; a found one counts as a confirmed membership. */

@@ -50,7 +50,7 @@ export class MessageGroupProjector {
       await this.deleteAll(older);
       return { owner_user_uuid, moved: false, last_reply_at: newest.last_reply_at, removed: older.length };
     }
-    const written = await this.repository.putMessageGroupOnce({
+    const written = await this.repository.putMessageGroup({
       owner_user_uuid,
       message_group_uuid: message.message_group_uuid,
       last_reply_at: message.created_at,
@@ -76,7 +76,7 @@ export class MessageGroupProjector {
   }
 
   private async deleteAll(items: MessageGroupItem[]): Promise<void> {
-    await Promise.all(items.map((item) => this.repository.deleteMessageGroup(item.owner_user_uuid, item.last_reply_at)));
+    await Promise.all(items.map((item) => this.repository.deleteMessageGroup(item.owner_user_uuid, item.last_reply_at, item.message_group_uuid)));
   }
 }
 

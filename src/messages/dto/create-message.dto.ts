@@ -27,9 +27,12 @@ function Checked(rule: Rule): PropertyDecorator {
 
 const isAbsent = (v: unknown) => v === undefined || v === null || v === '';
 
+/** NUL, or half of a surrogate pair: text that Postgres (the Idempotency-Key's stored response) or DynamoDB refuses. */
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 const messageRule: Rule = (value) => {
   if (value === undefined || value === null) return 'message_blank';
-  if (typeof value !== 'string') return 'message_invalid';
+  if (typeof value !== 'string' || UNSTORABLE.test(value)) return 'message_invalid';
   if (value.trim() === '') return 'message_blank';
   if ([...value].length > MAX_MESSAGE_CHARS) return 'message_exceed_max_chars';
   return undefined;
