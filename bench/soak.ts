@@ -1,6 +1,6 @@
 import type autocannon from 'autocannon';
 import { performance } from 'node:perf_hooks';
-import { runAutocannon, type CaseResult } from './load.js';
+import { runAutocannon, toCase, type CaseResult } from './load.js';
 import { median, sampleRss } from './memory.js';
 import type { BenchChild } from './processes.js';
 
@@ -13,7 +13,7 @@ export interface SoakReport {
   growth_pct: number;
   /** V8 heap in use right after a full GC, at the end of the warm-up and at the end. */
   heap_after_gc_mb: { start: number; end: number; growth_pct: number };
-  load: Omit<CaseResult, 'name'>;
+  load: CaseResult;
   windows: string;
 }
 
@@ -45,16 +45,7 @@ export async function soak(api: BenchChild, origin: string, requests: autocannon
       rss_end_mb: round1(end),
       growth_pct: round1(((end - baseline) / baseline) * 100),
       heap_after_gc_mb: { start: round1(heapStart), end: round1(heapEnd), growth_pct: round1(((heapEnd - heapStart) / heapStart) * 100) },
-      load: {
-        rps: Math.round((outcome.ok / outcome.seconds) * 10) / 10,
-        p50_ms: outcome.latencies.percentile(50),
-        p99_ms: outcome.latencies.percentile(99),
-        errors: outcome.errors,
-        requests: outcome.ok + outcome.errors,
-        connections,
-        duration_s: Math.round(outcome.seconds),
-        ...(outcome.errors ? { error_kinds: outcome.errorKinds } : {}),
-      },
+      load: toCase('soak', outcome, connections),
       windows: `baseline ${warmupS}-${warmupS + windowS} s, end: the last ${windowS} s`,
     };
   } finally {

@@ -5,6 +5,7 @@ import type { ApiResponse } from './api-client.js';
 import { ReliabilityFigures } from './figures.js';
 import { ServiceStack, type StackUser } from './service-stack.js';
 import { auditTable, settledTableProblems } from './table-audit.js';
+import type { CreatedMessageView } from '../../src/messages/dto/message.views.js';
 
 /*
  * Faults (issue 6, reliability 2), each while senders keep posting through the API:
@@ -47,18 +48,11 @@ afterAll(async () => {
   figures.print();
 });
 
-interface Sent {
-  uuid: string;
-  message_group_uuid: string;
-  message: string;
-  created_at: string;
-}
-
 interface Outcome {
   key: string;
   text: string;
   statuses: number[];
-  created?: Sent;
+  created?: CreatedMessageView;
 }
 
 interface Conversation {
@@ -82,7 +76,7 @@ async function ringOfConversations(n: number, prefix: string): Promise<Conversat
       const b = ring[(i + 1) % n];
       const res = await stack.api.post('/api/messages', tokens.get(a.uuid), { message: `${prefix} opens ${i}`, handle: b.handle });
       expect(res.status).toBe(200);
-      return { members: [a, b] as [StackUser, StackUser], group: (res.body as Sent).message_group_uuid };
+      return { members: [a, b] as [StackUser, StackUser], group: (res.body as CreatedMessageView).message_group_uuid };
     }),
   );
 }
@@ -120,7 +114,7 @@ async function runSenders(options: LoadOptions): Promise<Outcome[]> {
           );
           outcome.statuses.push(res.status);
           options.onResponse?.(res);
-          if (res.status === 200) outcome.created = res.body as Sent;
+          if (res.status === 200) outcome.created = res.body as CreatedMessageView;
           else if (res.status === 503 && options.recovered) {
             options.onRefused?.(index);
             await options.recovered();

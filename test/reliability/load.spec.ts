@@ -4,6 +4,7 @@ import type { ApiClient, ApiResponse } from './api-client.js';
 import { ReliabilityFigures } from './figures.js';
 import { ServiceStack, type StackUser as TestUser } from './service-stack.js';
 import { auditTable, settledTableProblems, type TableAudit } from './table-audit.js';
+import type { CreatedMessageView } from '../../src/messages/dto/message.views.js';
 
 /*
  * Load (issue 6, reliability 1): 200 concurrent senders across 20 conversations send 5,000
@@ -38,15 +39,8 @@ afterAll(async () => {
   figures.print();
 });
 
-interface Sent {
-  uuid: string;
-  message_group_uuid: string;
-  message: string;
-  created_at: string;
-}
-
 /** One sender: its first message by handle, then replies in the conversation that answered. */
-async function sender(conversation: number, index: number, sent: Sent[], failures: ApiResponse[]): Promise<void> {
+async function sender(conversation: number, index: number, sent: CreatedMessageView[], failures: ApiResponse[]): Promise<void> {
   const [a, b] = conversations[conversation];
   const [me, other] = index % 2 ? [b, a] : [a, b];
   let group: string | undefined;
@@ -60,19 +54,19 @@ async function sender(conversation: number, index: number, sent: Sent[], failure
       failures.push(res);
       continue;
     }
-    const created = res.body as Sent;
+    const created = res.body as CreatedMessageView;
     sent.push(created);
     group ??= created.message_group_uuid;
     if (idempotent) {
       const again = await api.post('/api/messages', tokens.get(me.uuid), body, headers);
       figures.add('requests', 'idempotent retries');
-      if (again.status !== 200 || (again.body as Sent).uuid !== created.uuid) failures.push(again);
+      if (again.status !== 200 || (again.body as CreatedMessageView).uuid !== created.uuid) failures.push(again);
     }
   }
 }
 
 describe('200 concurrent senders, 20 conversations, 5,000 messages', () => {
-  const sent: Sent[] = [];
+  const sent: CreatedMessageView[] = [];
   const failures: ApiResponse[] = [];
   let audit: TableAudit;
   let projectorLogs: Record<string, number>;
@@ -165,13 +159,13 @@ describe('200 concurrent senders, 20 conversations, 5,000 messages', () => {
 });
 
 /** The conversation a sent message belongs to (its text names it). */
-function conversationIndex(s: Sent): number {
+function conversationIndex(s: CreatedMessageView): number {
   return Number(/^c(\d+) /.exec(s.message)![1]);
 }
 
 /** The newest message of each conversation, by conversation index. */
-function newestByConversation(sent: Sent[]): Sent[] {
-  const newest: Sent[] = [];
+function newestByConversation(sent: CreatedMessageView[]): CreatedMessageView[] {
+  const newest: CreatedMessageView[] = [];
   for (const s of sent) {
     const c = conversationIndex(s);
     if (!newest[c] || s.created_at > newest[c].created_at) newest[c] = s;
