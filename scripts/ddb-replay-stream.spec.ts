@@ -1,39 +1,30 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { startTestTable, testUser, type TestTable } from '../test/support/dynamodb.js';
+import { testUser, useTestTable } from '../test/support/dynamodb.js';
 import { runScript } from '../test/support/run-script.js';
-import { MessagesRepository, type UserRef } from '../src/dynamodb/messages.repository.js';
+import type { UserRef } from '../src/dynamodb/messages.repository.js';
+
+const db = useTestTable();
 
 const alice = testUser('alice');
 const bob = testUser('bob');
 
-let testTable: TestTable;
-let client: DynamoDBClient;
-let table: string;
-let repo: MessagesRepository;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  testTable = await startTestTable();
-  ({ client, table, repository: repo } = testTable);
-  env = { DYNAMODB_ENDPOINT: testTable.endpoint, DDB_MESSAGE_TABLE: table };
-});
-
-afterAll(async () => {
-  await testTable.stop();
+  env = { DYNAMODB_ENDPOINT: db.endpoint, DDB_MESSAGE_TABLE: db.table };
 });
 
 describe('npm run ddb:replay-stream', () => {
   it('moves stale group items forward to the newest message and removes duplicates', async () => {
     const group = randomUUID();
     const stale = '2024-05-01T09:00:00.000000+00:00';
-    await repo.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: stale, message: 'hi', other: bob });
-    await repo.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: '2024-05-01T09:30:00.000000+00:00', message: 'dup', other: bob });
-    await repo.putMessageGroup({ owner_user_uuid: bob.uuid, message_group_uuid: group, last_reply_at: stale, message: 'hi', other: alice });
-    await repo.putMessage({ message_group_uuid: group, message: 'hi', sender: alice, created_at: stale });
-    await repo.putMessage({ message_group_uuid: group, message: 'are you there?', sender: alice, created_at: '2024-05-01T10:00:00.000000+00:00' });
-    await repo.putMessage({ message_group_uuid: group, message: 'yes, after the outage', sender: bob, created_at: '2024-05-01T11:00:00.000000+00:00' });
+    await db.repository.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: stale, message: 'hi', other: bob });
+    await db.repository.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: '2024-05-01T09:30:00.000000+00:00', message: 'dup', other: bob });
+    await db.repository.putMessageGroup({ owner_user_uuid: bob.uuid, message_group_uuid: group, last_reply_at: stale, message: 'hi', other: alice });
+    await db.repository.putMessage({ message_group_uuid: group, message: 'hi', sender: alice, created_at: stale });
+    await db.repository.putMessage({ message_group_uuid: group, message: 'are you there?', sender: alice, created_at: '2024-05-01T10:00:00.000000+00:00' });
+    await db.repository.putMessage({ message_group_uuid: group, message: 'yes, after the outage', sender: bob, created_at: '2024-05-01T11:00:00.000000+00:00' });
 
     const result = await runScript('ddb-replay-stream', [group], env);
 
@@ -46,7 +37,7 @@ describe('npm run ddb:replay-stream', () => {
         `  GRP#${bob.uuid}: moved forward to 2024-05-01T11:00:00.000000+00:00, removed 1 older item`,
       ].sort(),
     );
-    const members = await repo.listConversationMembers(group);
+    const members = await db.repository.listConversationMembers(group);
     expect(members.map((m) => [m.owner_user_uuid, m.last_reply_at, m.message, m.user_handle]).sort()).toEqual(
       [
         [alice.uuid, '2024-05-01T11:00:00.000000+00:00', 'yes, after the outage', 'bob'],
@@ -58,8 +49,8 @@ describe('npm run ddb:replay-stream', () => {
   it('says so and changes nothing when the group items are already current', async () => {
     const group = randomUUID();
     const at = '2024-05-02T09:00:00.000000+00:00';
-    await repo.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: at, message: 'hi', other: bob });
-    await repo.putMessage({ message_group_uuid: group, message: 'hi', sender: alice, created_at: at });
+    await db.repository.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: at, message: 'hi', other: bob });
+    await db.repository.putMessage({ message_group_uuid: group, message: 'hi', sender: alice, created_at: at });
 
     const result = await runScript('ddb-replay-stream', [group], env);
 

@@ -1,37 +1,26 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { describe, expect, it } from '@jest/globals';
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { randomUUID } from 'node:crypto';
-import { startTestTable, testUser, type TestTable } from '../../test/support/dynamodb.js';
+import { testUser, useTestTable } from '../../test/support/dynamodb.js';
 import type { MessagesRepository, UserRef } from './messages.repository.js';
 import { parseTimestamp } from './timestamp.js';
+
+const db = useTestTable();
 
 const alice = testUser('alice');
 const bob = testUser('bob');
 
-let testTable: TestTable;
-let client: DynamoDBClient;
-let table: string;
-let repo: MessagesRepository;
-
-beforeAll(async () => {
-  testTable = await startTestTable();
-  ({ client, table, repository: repo } = testTable);
-});
-
-afterAll(async () => {
-  await testTable.stop();
-});
 
 async function rawItem(pk: string, sk: string) {
-  const { Item } = await client.send(new GetItemCommand({ TableName: table, Key: marshall({ pk, sk }) }));
+  const { Item } = await db.client.send(new GetItemCommand({ TableName: db.table, Key: marshall({ pk, sk }) }));
   return Item && unmarshall(Item);
 }
 
 describe('MessagesRepository', () => {
   it('writes a message item in the original layout, without message_group_uuid', async () => {
     const group = randomUUID();
-    const written = await repo.putMessage({ message_group_uuid: group, message: 'hello', sender: alice, created_at: '2023-03-28T21:02:11.141577+00:00' });
+    const written = await db.repository.putMessage({ message_group_uuid: group, message: 'hello', sender: alice, created_at: '2023-03-28T21:02:11.141577+00:00' });
 
     const stored = await rawItem(`MSG#${group}`, '2023-03-28T21:02:11.141577+00:00');
     expect(stored).toEqual({
@@ -49,7 +38,7 @@ describe('MessagesRepository', () => {
 
   it('writes a message-group item in the original layout, indexed by message_group_uuid', async () => {
     const group = randomUUID();
-    await repo.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: '2023-03-28T21:02:11.000001+00:00', message: 'hi', other: bob });
+    await db.repository.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: '2023-03-28T21:02:11.000001+00:00', message: 'hi', other: bob });
 
     expect(await rawItem(`GRP#${alice.uuid}`, '2023-03-28T21:02:11.000001+00:00')).toEqual({
       pk: `GRP#${alice.uuid}`,
@@ -62,12 +51,12 @@ describe('MessagesRepository', () => {
       __edb_e__: 'message_group',
       __edb_v__: '1',
     });
-    const members = await repo.listConversationMembers(group);
+    const members = await db.repository.listConversationMembers(group);
     expect(members.map((m) => m.owner_user_uuid)).toEqual([alice.uuid]);
   });
 
   it('stamps new messages with the six-digit +00:00 form', async () => {
-    const written = await repo.putMessage({ message_group_uuid: randomUUID(), message: 'now', sender: alice });
+    const written = await db.repository.putMessage({ message_group_uuid: randomUUID(), message: 'now', sender: alice });
 
     expect(written.created_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}\+00:00$/);
   });
@@ -79,10 +68,10 @@ describe('MessagesRepository', () => {
       { pk: `MSG#${group}`, sk: '2023-04-05T18:27:03+00:00', message_uuid: randomUUID(), message: 'no micros', user_uuid: bob.uuid, user_display_name: 'Bob B', user_handle: 'bob' },
       { pk: `GRP#${bob.uuid}`, sk: '2023-04-05T18:27:03+00:00', message_group_uuid: group, message: 'no micros', user_uuid: alice.uuid, user_display_name: 'Alice A', user_handle: 'alice' },
     ];
-    for (const item of legacy) await client.send(new PutItemCommand({ TableName: table, Item: marshall(item) }));
+    for (const item of legacy) await db.client.send(new PutItemCommand({ TableName: db.table, Item: marshall(item) }));
 
-    const messages = await repo.listMessages(group, { limit: 10 });
-    const groups = await repo.listMessageGroups(bob.uuid, { limit: 10 });
+    const messages = await db.repository.listMessages(group, { limit: 10 });
+    const groups = await db.repository.listMessageGroups(bob.uuid, { limit: 10 });
 
     expect(messages.items.map((m) => [m.message, m.created_at, m.message_group_uuid])).toEqual([
       ['no micros', '2023-04-05T18:27:03+00:00', group],
@@ -98,10 +87,10 @@ describe('MessagesRepository', () => {
     const at = '2024-01-01T00:00:00.000000+00:00';
 
     const written = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => repo.putMessage({ message_group_uuid: group, message: `m${i}`, sender: alice, created_at: at })),
+      Array.from({ length: 50 }, (_, i) => db.repository.putMessage({ message_group_uuid: group, message: `m${i}`, sender: alice, created_at: at })),
     );
 
-    const stored = await repo.listAllMessages(group);
+    const stored = await db.repository.listAllMessages(group);
     expect(stored).toHaveLength(50);
     expect(new Set(stored.map((m) => m.message))).toEqual(new Set(written.map((m) => m.message)));
     expect(new Set(stored.map((m) => m.created_at)).size).toBe(50);
@@ -115,11 +104,11 @@ describe('MessagesRepository', () => {
     const at = '2024-02-01T00:00:00.000000+00:00';
 
     const [first, second] = await Promise.all([
-      repo.putMessageGroup({ owner_user_uuid: owner, message_group_uuid: randomUUID(), last_reply_at: at, message: 'a', other: bob }),
-      repo.putMessageGroup({ owner_user_uuid: owner, message_group_uuid: randomUUID(), last_reply_at: at, message: 'b', other: alice }),
+      db.repository.putMessageGroup({ owner_user_uuid: owner, message_group_uuid: randomUUID(), last_reply_at: at, message: 'a', other: bob }),
+      db.repository.putMessageGroup({ owner_user_uuid: owner, message_group_uuid: randomUUID(), last_reply_at: at, message: 'b', other: alice }),
     ]);
 
-    const page = await repo.listMessageGroups(owner, { limit: 10 });
+    const page = await db.repository.listMessageGroups(owner, { limit: 10 });
     expect(page.items).toHaveLength(2);
     expect(new Set([first.last_reply_at, second.last_reply_at])).toEqual(new Set([at, '2024-02-01T00:00:00.000001+00:00']));
   });
@@ -129,47 +118,47 @@ describe('MessagesRepository', () => {
     const group = randomUUID();
     const at = '2024-02-02T00:00:00.000000+00:00';
     const input = { owner_user_uuid: owner, message_group_uuid: group, last_reply_at: at, message: 'hi', other: bob };
-    await repo.putMessageGroup(input);
+    await db.repository.putMessageGroup(input);
 
-    const again = await repo.putMessageGroup({ ...input, message: 'retried' });
+    const again = await db.repository.putMessageGroup({ ...input, message: 'retried' });
 
     expect(again).toMatchObject({ last_reply_at: at, message: 'hi' });
-    expect((await repo.listMessageGroups(owner, { limit: 10 })).items).toHaveLength(1);
+    expect((await db.repository.listMessageGroups(owner, { limit: 10 })).items).toHaveLength(1);
   });
 
   it('deletes a group item only when it is of the conversation named', async () => {
     const owner = randomUUID();
     const [group, other] = [randomUUID(), randomUUID()];
     const at = '2024-02-03T00:00:00.000000+00:00';
-    await repo.putMessageGroup({ owner_user_uuid: owner, message_group_uuid: group, last_reply_at: at, message: 'hi', other: bob });
+    await db.repository.putMessageGroup({ owner_user_uuid: owner, message_group_uuid: group, last_reply_at: at, message: 'hi', other: bob });
 
-    await repo.deleteMessageGroup(owner, at, other);
-    expect((await repo.listMessageGroups(owner, { limit: 10 })).items).toHaveLength(1);
-    await repo.deleteMessageGroup(owner, at, group);
-    expect((await repo.listMessageGroups(owner, { limit: 10 })).items).toHaveLength(0);
-    await expect(repo.deleteMessageGroup(owner, at, group)).resolves.toBeUndefined();
+    await db.repository.deleteMessageGroup(owner, at, other);
+    expect((await db.repository.listMessageGroups(owner, { limit: 10 })).items).toHaveLength(1);
+    await db.repository.deleteMessageGroup(owner, at, group);
+    expect((await db.repository.listMessageGroups(owner, { limit: 10 })).items).toHaveLength(0);
+    await expect(db.repository.deleteMessageGroup(owner, at, group)).resolves.toBeUndefined();
   });
 
   it('tells whether a conversation has messages', async () => {
     const group = randomUUID();
-    await expect(repo.hasMessages(group)).resolves.toBe(false);
+    await expect(db.repository.hasMessages(group)).resolves.toBe(false);
 
-    await repo.putMessage({ message_group_uuid: group, message: 'hi', sender: alice });
+    await db.repository.putMessage({ message_group_uuid: group, message: 'hi', sender: alice });
 
-    await expect(repo.hasMessages(group)).resolves.toBe(true);
+    await expect(db.repository.hasMessages(group)).resolves.toBe(true);
   });
 
   it('pages through a conversation newest first with no gap and no duplicate', async () => {
     const group = randomUUID();
     for (let i = 0; i < 45; i++) {
-      await repo.putMessage({ message_group_uuid: group, message: `m${i}`, sender: alice, created_at: `2024-03-01T00:00:${String(i).padStart(2, '0')}.000000+00:00` });
+      await db.repository.putMessage({ message_group_uuid: group, message: `m${i}`, sender: alice, created_at: `2024-03-01T00:00:${String(i).padStart(2, '0')}.000000+00:00` });
     }
 
     const seen: string[] = [];
     let before: string | undefined;
     let pages = 0;
     do {
-      const page = await repo.listMessages(group, { limit: 20, before });
+      const page = await db.repository.listMessages(group, { limit: 20, before });
       seen.push(...page.items.map((m) => m.message));
       before = page.next;
       pages++;
@@ -182,11 +171,11 @@ describe('MessagesRepository', () => {
   it('pages through conversations newest first', async () => {
     const owner = randomUUID();
     for (let i = 0; i < 5; i++) {
-      await repo.putMessageGroup({ owner_user_uuid: owner, message_group_uuid: randomUUID(), last_reply_at: `2024-04-0${i + 1}T00:00:00.000000+00:00`, message: `g${i}`, other: bob });
+      await db.repository.putMessageGroup({ owner_user_uuid: owner, message_group_uuid: randomUUID(), last_reply_at: `2024-04-0${i + 1}T00:00:00.000000+00:00`, message: `g${i}`, other: bob });
     }
 
-    const first = await repo.listMessageGroups(owner, { limit: 3 });
-    const second = await repo.listMessageGroups(owner, { limit: 3, before: first.next });
+    const first = await db.repository.listMessageGroups(owner, { limit: 3 });
+    const second = await db.repository.listMessageGroups(owner, { limit: 3, before: first.next });
 
     expect(first.items.map((g) => g.message)).toEqual(['g4', 'g3', 'g2']);
     expect(second.items.map((g) => g.message)).toEqual(['g1', 'g0']);
@@ -195,11 +184,11 @@ describe('MessagesRepository', () => {
 
   it('tells listeners about every message it wrote', async () => {
     const seen: string[] = [];
-    const off = repo.onMessageWritten((item) => seen.push(item.message));
+    const off = db.repository.onMessageWritten((item) => seen.push(item.message));
 
-    await repo.putMessage({ message_group_uuid: randomUUID(), message: 'observed', sender: alice });
+    await db.repository.putMessage({ message_group_uuid: randomUUID(), message: 'observed', sender: alice });
     off();
-    await repo.putMessage({ message_group_uuid: randomUUID(), message: 'unobserved', sender: alice });
+    await db.repository.putMessage({ message_group_uuid: randomUUID(), message: 'unobserved', sender: alice });
 
     expect(seen).toEqual(['observed']);
   });

@@ -1,26 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { startTestTable, type TestTable } from '../../test/support/dynamodb.js';
-import { MessagesRepository, type UserRef } from '../dynamodb/messages.repository.js';
+import { useTestTable } from '../../test/support/dynamodb.js';
+import type { UserRef } from '../dynamodb/messages.repository.js';
 import { parseTimestamp } from '../dynamodb/timestamp.js';
 import { seedDemoConversation } from './demo-conversation.seed.js';
 
+const db = useTestTable();
+
 const NOW = Date.UTC(2023, 2, 28, 21, 0, 0) * 1000 + 123456;
 
-let testTable: TestTable;
-let client: DynamoDBClient;
-let table: string;
-let repo: MessagesRepository;
-
-beforeAll(async () => {
-  testTable = await startTestTable();
-  ({ client, table, repository: repo } = testTable);
-});
-
-afterAll(async () => {
-  await testTable.stop();
-});
 
 function demoPair(): [UserRef, UserRef] {
   return [
@@ -33,10 +21,10 @@ describe('seedDemoConversation', () => {
   it('writes a long back-and-forth, one minute apart, ending a minute before now', async () => {
     const [a, b] = demoPair();
 
-    const result = await seedDemoConversation(repo, a, b, { now: NOW });
+    const result = await seedDemoConversation(db.repository, a, b, { now: NOW });
 
     expect(result.created).toBe(true);
-    const messages = await repo.listAllMessages(result.message_group_uuid);
+    const messages = await db.repository.listAllMessages(result.message_group_uuid);
     expect(messages).toHaveLength(result.messages);
     expect(messages.length).toBeGreaterThanOrEqual(20);
     const times = messages.map((m) => parseTimestamp(m.created_at)!);
@@ -49,11 +37,11 @@ describe('seedDemoConversation', () => {
   it("writes each member's group item describing the other member at the last message", async () => {
     const [a, b] = demoPair();
 
-    const result = await seedDemoConversation(repo, a, b, { now: NOW });
+    const result = await seedDemoConversation(db.repository, a, b, { now: NOW });
 
-    const last = (await repo.listAllMessages(result.message_group_uuid)).at(-1)!;
-    const [groupOfA] = await repo.listAllMessageGroups(a.uuid);
-    const [groupOfB] = await repo.listAllMessageGroups(b.uuid);
+    const last = (await db.repository.listAllMessages(result.message_group_uuid)).at(-1)!;
+    const [groupOfA] = await db.repository.listAllMessageGroups(a.uuid);
+    const [groupOfB] = await db.repository.listAllMessageGroups(b.uuid);
     expect(groupOfA).toMatchObject({ message_group_uuid: result.message_group_uuid, last_reply_at: last.created_at, message: last.message, user_uuid: b.uuid, user_handle: 'bayko', user_display_name: 'Andrew Bayko' });
     expect(groupOfB).toMatchObject({ message_group_uuid: result.message_group_uuid, last_reply_at: last.created_at, message: last.message, user_uuid: a.uuid, user_handle: 'andrewbrown' });
   });
@@ -62,9 +50,9 @@ describe('seedDemoConversation', () => {
     const [a, b] = demoPair();
     const before = Date.now() * 1000;
 
-    const result = await seedDemoConversation(repo, a, b);
+    const result = await seedDemoConversation(db.repository, a, b);
 
-    const last = (await repo.listAllMessages(result.message_group_uuid)).at(-1)!;
+    const last = (await db.repository.listAllMessages(result.message_group_uuid)).at(-1)!;
     const lastAt = parseTimestamp(last.created_at)!;
     expect(lastAt).toBeGreaterThanOrEqual(before - 60_000_000);
     expect(lastAt).toBeLessThan(Date.now() * 1000);
@@ -72,23 +60,23 @@ describe('seedDemoConversation', () => {
 
   it('writes nothing when the two already have a conversation', async () => {
     const [a, b] = demoPair();
-    const first = await seedDemoConversation(repo, a, b, { now: NOW });
+    const first = await seedDemoConversation(db.repository, a, b, { now: NOW });
 
-    const second = await seedDemoConversation(repo, a, b, { now: NOW + 3_600_000_000 });
+    const second = await seedDemoConversation(db.repository, a, b, { now: NOW + 3_600_000_000 });
 
     expect(second).toEqual({ created: false, message_group_uuid: first.message_group_uuid, messages: 0 });
-    await expect(repo.listAllMessageGroups(a.uuid)).resolves.toHaveLength(1);
-    await expect(repo.listAllMessageGroups(b.uuid)).resolves.toHaveLength(1);
-    await expect(repo.listAllMessages(first.message_group_uuid)).resolves.toHaveLength(first.messages);
+    await expect(db.repository.listAllMessageGroups(a.uuid)).resolves.toHaveLength(1);
+    await expect(db.repository.listAllMessageGroups(b.uuid)).resolves.toHaveLength(1);
+    await expect(db.repository.listAllMessages(first.message_group_uuid)).resolves.toHaveLength(first.messages);
   });
 
   it('still seeds when a already talks to someone else', async () => {
     const [a, b] = demoPair();
-    await repo.putMessageGroup({ owner_user_uuid: a.uuid, message_group_uuid: randomUUID(), last_reply_at: '2023-01-01T00:00:00.000000+00:00', message: 'hi', other: { uuid: randomUUID(), display_name: 'C', handle: 'c' } });
+    await db.repository.putMessageGroup({ owner_user_uuid: a.uuid, message_group_uuid: randomUUID(), last_reply_at: '2023-01-01T00:00:00.000000+00:00', message: 'hi', other: { uuid: randomUUID(), display_name: 'C', handle: 'c' } });
 
-    const result = await seedDemoConversation(repo, a, b, { now: NOW });
+    const result = await seedDemoConversation(db.repository, a, b, { now: NOW });
 
     expect(result.created).toBe(true);
-    await expect(repo.listAllMessageGroups(a.uuid)).resolves.toHaveLength(2);
+    await expect(db.repository.listAllMessageGroups(a.uuid)).resolves.toHaveLength(2);
   });
 });

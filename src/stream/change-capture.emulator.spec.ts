@@ -1,40 +1,31 @@
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
-import { startTestTable, type TestTable } from '../../test/support/dynamodb.js';
+import { useTestTable } from '../../test/support/dynamodb.js';
 import { watchCommands } from '../../test/support/stream-fixtures.js';
 import { loadConfig } from '../config/config.js';
-import { MessagesRepository, type UserRef } from '../dynamodb/messages.repository.js';
+import type { UserRef } from '../dynamodb/messages.repository.js';
 import { openMessagesRepository } from '../dynamodb/open-messages-repository.js';
 import { ChangeCaptureEmulator } from './change-capture.emulator.js';
 import { createStreamHandler, streamLogger, type StreamHandler } from './stream.handler.js';
 
-let testTable: TestTable;
-let endpoint: string;
-let client: DynamoDBClient;
-let table: string;
-let repo: MessagesRepository;
+const db = useTestTable();
+
 const quiet = new Logger({ logLevel: 'SILENT' });
 /** Decides which of the client's commands fail (a throttling error), per test. */
 let failing: (command: string, input: string) => boolean = () => false;
 
 beforeAll(async () => {
   streamLogger.setLogLevel('SILENT');
-  testTable = await startTestTable();
-  ({ endpoint, client, table, repository: repo } = testTable);
-  watchCommands(client, (command, input) => failing(command, input));
-});
-
-afterAll(async () => {
-  await testTable.stop();
+  watchCommands(db.client, (command, input) => failing(command, input));
 });
 
 const user = (handle: string): UserRef => ({ uuid: randomUUID(), display_name: handle.toUpperCase(), handle });
 
-async function startConversation(repository = repo) {
+async function startConversation(repository = db.repository) {
   const [alice, bob] = [user('alice'), user('bob')];
   const group = randomUUID();
   const at = '2024-01-01T00:00:00.000000+00:00';
@@ -45,7 +36,7 @@ async function startConversation(repository = repo) {
 
 /** The conversation's group items as [other member's handle, message]. */
 async function groupItems(group: string) {
-  return (await repo.listConversationMembers(group)).map((item) => [item.user_handle, item.message]).sort();
+  return (await db.repository.listConversationMembers(group)).map((item) => [item.user_handle, item.message]).sort();
 }
 
 /** A handler that records what it is given before handing it to the real one. */
@@ -61,17 +52,17 @@ function recording(inner: StreamHandler) {
 describe('ChangeCaptureEmulator', () => {
   it('delivers a real-shaped NEW_IMAGE INSERT record for every message written through the repository', async () => {
     const { group, alice } = await startConversation();
-    const { handler, batches } = recording(createStreamHandler({ repository: repo, logger: quiet }));
-    const emulator = ChangeCaptureEmulator.attach(repo, { handler, logger: quiet, region: 'eu-west-1' });
+    const { handler, batches } = recording(createStreamHandler({ repository: db.repository, logger: quiet }));
+    const emulator = ChangeCaptureEmulator.attach(db.repository, { handler, logger: quiet, region: 'eu-west-1' });
 
-    const written = await repo.putMessage({ message_group_uuid: group, message: 'hello', sender: alice, created_at: '2024-01-01T00:00:01.000000+00:00' });
+    const written = await db.repository.putMessage({ message_group_uuid: group, message: 'hello', sender: alice, created_at: '2024-01-01T00:00:01.000000+00:00' });
     await emulator.drain();
     emulator.stop();
 
     const [[record]] = batches;
-    const { Item } = await client.send(new GetItemCommand({ TableName: table, Key: { pk: { S: `MSG#${group}` }, sk: { S: written.created_at } } }));
+    const { Item } = await db.client.send(new GetItemCommand({ TableName: db.table, Key: { pk: { S: `MSG#${group}` }, sk: { S: written.created_at } } }));
     expect(record).toMatchObject({ eventName: 'INSERT', eventSource: 'aws:dynamodb', awsRegion: 'eu-west-1' });
-    expect(record.eventSourceARN).toMatch(new RegExp(`^arn:aws:dynamodb:eu-west-1:\\d{12}:table/${table}/stream/\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}$`));
+    expect(record.eventSourceARN).toMatch(new RegExp(`^arn:aws:dynamodb:eu-west-1:\\d{12}:table/${db.table}/stream/\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}$`));
     expect(record.dynamodb).toMatchObject({ StreamViewType: 'NEW_IMAGE', Keys: { pk: { S: `MSG#${group}` }, sk: { S: written.created_at } } });
     expect(record.dynamodb!.SequenceNumber).toMatch(/^\d{21,}$/);
     expect(unmarshall(record.dynamodb!.NewImage as never)).toEqual(unmarshall(Item!));
@@ -83,7 +74,7 @@ describe('ChangeCaptureEmulator', () => {
     const second = await startConversation();
     let running = 0;
     let overlapped = false;
-    const inner = createStreamHandler({ repository: repo, logger: quiet });
+    const inner = createStreamHandler({ repository: db.repository, logger: quiet });
     const { handler, batches } = recording(async (event) => {
       overlapped ||= running++ > 0;
       try {
@@ -92,12 +83,12 @@ describe('ChangeCaptureEmulator', () => {
         running--;
       }
     });
-    const emulator = ChangeCaptureEmulator.attach(repo, { handler, logger: quiet, maxBatchSize: 4 });
+    const emulator = ChangeCaptureEmulator.attach(db.repository, { handler, logger: quiet, maxBatchSize: 4 });
 
     const writes: Promise<unknown>[] = [];
     for (let i = 0; i < 30; i++) {
       const { group, alice } = i % 2 ? first : second;
-      writes.push(repo.putMessage({ message_group_uuid: group, message: `m${i}`, sender: alice }));
+      writes.push(db.repository.putMessage({ message_group_uuid: group, message: `m${i}`, sender: alice }));
     }
     await Promise.all(writes);
     await emulator.drain();
@@ -113,17 +104,17 @@ describe('ChangeCaptureEmulator', () => {
       const sks = delivered.filter((r) => r.dynamodb!.Keys!.pk.S === `MSG#${group}`).map((r) => r.dynamodb!.Keys!.sk.S!);
       expect(sks).toEqual([...sks].sort());
     }
-    const newest = async (group: string) => (await repo.listMessages(group, { limit: 1 })).items[0].message;
+    const newest = async (group: string) => (await db.repository.listMessages(group, { limit: 1 })).items[0].message;
     expect(await groupItems(first.group)).toEqual([['alice', await newest(first.group)], ['bob', await newest(first.group)]]);
     expect(await groupItems(second.group)).toEqual([['alice', await newest(second.group)], ['bob', await newest(second.group)]]);
   });
 
   it('batches the records that arrive together', async () => {
     const { group, alice } = await startConversation();
-    const { handler, batches } = recording(createStreamHandler({ repository: repo, logger: quiet }));
-    const emulator = ChangeCaptureEmulator.attach(repo, { handler, logger: quiet });
+    const { handler, batches } = recording(createStreamHandler({ repository: db.repository, logger: quiet }));
+    const emulator = ChangeCaptureEmulator.attach(db.repository, { handler, logger: quiet });
 
-    await Promise.all(Array.from({ length: 20 }, (_, i) => repo.putMessage({ message_group_uuid: group, message: `m${i}`, sender: alice })));
+    await Promise.all(Array.from({ length: 20 }, (_, i) => db.repository.putMessage({ message_group_uuid: group, message: `m${i}`, sender: alice })));
     await emulator.drain();
     emulator.stop();
 
@@ -135,10 +126,10 @@ describe('ChangeCaptureEmulator', () => {
     const { group, alice } = await startConversation();
     let failuresLeft = 2;
     failing = (command, input) => command === 'QueryCommand' && input.includes(group) && failuresLeft-- > 0;
-    const { handler, batches } = recording(createStreamHandler({ repository: repo, logger: quiet }));
-    const emulator = ChangeCaptureEmulator.attach(repo, { handler, logger: quiet, backoffMs: 1 });
+    const { handler, batches } = recording(createStreamHandler({ repository: db.repository, logger: quiet }));
+    const emulator = ChangeCaptureEmulator.attach(db.repository, { handler, logger: quiet, backoffMs: 1 });
 
-    await repo.putMessage({ message_group_uuid: group, message: 'eventually', sender: alice });
+    await db.repository.putMessage({ message_group_uuid: group, message: 'eventually', sender: alice });
     await emulator.drain();
     emulator.stop();
     failing = () => false;
@@ -153,10 +144,10 @@ describe('ChangeCaptureEmulator', () => {
     failing = (command, input) => command === 'QueryCommand' && input.includes(broken.group);
     const logger = new Logger({ logLevel: 'SILENT' });
     const gaveUp = jest.spyOn(logger, 'error');
-    const emulator = ChangeCaptureEmulator.attach(repo, { logger, maxAttempts: 3, backoffMs: 1 });
+    const emulator = ChangeCaptureEmulator.attach(db.repository, { logger, maxAttempts: 3, backoffMs: 1 });
 
-    await repo.putMessage({ message_group_uuid: broken.group, message: 'lost', sender: broken.alice });
-    await repo.putMessage({ message_group_uuid: healthy.group, message: 'fine', sender: healthy.alice });
+    await db.repository.putMessage({ message_group_uuid: broken.group, message: 'lost', sender: broken.alice });
+    await db.repository.putMessage({ message_group_uuid: healthy.group, message: 'fine', sender: healthy.alice });
     await emulator.drain();
     emulator.stop();
     failing = () => false;
@@ -168,11 +159,11 @@ describe('ChangeCaptureEmulator', () => {
 
   it('delivers nothing after stop()', async () => {
     const { group, alice } = await startConversation();
-    const { handler, batches } = recording(createStreamHandler({ repository: repo, logger: quiet }));
-    const emulator = ChangeCaptureEmulator.attach(repo, { handler, logger: quiet });
+    const { handler, batches } = recording(createStreamHandler({ repository: db.repository, logger: quiet }));
+    const emulator = ChangeCaptureEmulator.attach(db.repository, { handler, logger: quiet });
     emulator.stop();
 
-    await repo.putMessage({ message_group_uuid: group, message: 'unseen', sender: alice });
+    await db.repository.putMessage({ message_group_uuid: group, message: 'unseen', sender: alice });
     await emulator.drain();
 
     expect(batches).toEqual([]);
@@ -182,7 +173,7 @@ describe('ChangeCaptureEmulator', () => {
 
 describe('openMessagesRepository with the stream emulator', () => {
   it('projects what a script wrote before close() releases the client', async () => {
-    const config = loadConfig({ APP_ENV: 'test', DYNAMODB_ENDPOINT: endpoint, DDB_MESSAGE_TABLE: table });
+    const config = loadConfig({ APP_ENV: 'test', DYNAMODB_ENDPOINT: db.endpoint, DDB_MESSAGE_TABLE: db.table });
     const opened = openMessagesRepository(config);
     const { group, alice } = await startConversation(opened.repository);
 
@@ -194,7 +185,7 @@ describe('openMessagesRepository with the stream emulator', () => {
   });
 
   it('attaches no emulator when STREAM_EMULATOR is off', async () => {
-    const config = loadConfig({ APP_ENV: 'test', DYNAMODB_ENDPOINT: endpoint, DDB_MESSAGE_TABLE: table, STREAM_EMULATOR: 'off' });
+    const config = loadConfig({ APP_ENV: 'test', DYNAMODB_ENDPOINT: db.endpoint, DDB_MESSAGE_TABLE: db.table, STREAM_EMULATOR: 'off' });
     const opened = openMessagesRepository(config);
     const { group, alice } = await startConversation(opened.repository);
 

@@ -1,48 +1,40 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { randomUUID } from 'node:crypto';
-import { startTestTable, testUser, type TestTable } from '../../test/support/dynamodb.js';
-import { MessagesRepository, type UserRef } from '../dynamodb/messages.repository.js';
+import { testUser, useTestTable } from '../../test/support/dynamodb.js';
+import type { UserRef } from '../dynamodb/messages.repository.js';
 import { formatTimestamp, parseTimestamp } from '../dynamodb/timestamp.js';
 import { MessageGroupProjector } from './message-group.projector.js';
+
+const db = useTestTable();
 
 const alice = testUser('alice');
 const bob = testUser('bob');
 
-let testTable: TestTable;
-let client: DynamoDBClient;
-let table: string;
-let repo: MessagesRepository;
 let projector: MessageGroupProjector;
 
 beforeAll(async () => {
-  testTable = await startTestTable();
-  ({ client, table, repository: repo } = testTable);
-  projector = new MessageGroupProjector(repo);
-});
-
-afterAll(async () => {
-  await testTable.stop();
+  projector = new MessageGroupProjector(db.repository);
 });
 
 /** Both members' group items, as pattern C writes them. */
 async function startConversation(at: string, text = 'first'): Promise<string> {
   const group = randomUUID();
-  await repo.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: at, message: text, other: bob });
-  await repo.putMessageGroup({ owner_user_uuid: bob.uuid, message_group_uuid: group, last_reply_at: at, message: text, other: alice });
+  await db.repository.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: at, message: text, other: bob });
+  await db.repository.putMessageGroup({ owner_user_uuid: bob.uuid, message_group_uuid: group, last_reply_at: at, message: text, other: alice });
   return group;
 }
 
 async function putRaw(item: Record<string, unknown>): Promise<void> {
-  await client.send(new PutItemCommand({ TableName: table, Item: marshall(item) }));
+  await db.client.send(new PutItemCommand({ TableName: db.table, Item: marshall(item) }));
 }
 
 /** owner handle → that owner's group items of the conversation [sk, message, other's handle]. */
 async function groupItems(group: string): Promise<Record<string, [string, string, string][]>> {
   const names = { [alice.uuid]: 'alice', [bob.uuid]: 'bob' };
   const result: Record<string, [string, string, string][]> = {};
-  for (const item of await repo.listConversationMembers(group)) {
+  for (const item of await db.repository.listConversationMembers(group)) {
     (result[names[item.owner_user_uuid] ?? item.owner_user_uuid] ??= []).push([item.last_reply_at, item.message, item.user_handle]);
   }
   return result;
@@ -66,7 +58,7 @@ describe('MessageGroupProjector', () => {
 
     await projector.project({ message_group_uuid: group, created_at: '2024-01-02T11:00:00.000000+00:00', message: 'later' });
 
-    const [item] = (await repo.listConversationMembers(group)).filter((m) => m.owner_user_uuid === alice.uuid);
+    const [item] = (await db.repository.listConversationMembers(group)).filter((m) => m.owner_user_uuid === alice.uuid);
     expect(item).toEqual({
       owner_user_uuid: alice.uuid,
       last_reply_at: '2024-01-02T11:00:00.000000+00:00',
@@ -107,8 +99,8 @@ describe('MessageGroupProjector', () => {
 
   it('repairs duplicate group items it finds, keeping the newest, even when the message is older', async () => {
     const group = await startConversation('2024-01-05T10:00:00.000000+00:00', 'a');
-    await repo.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: '2024-01-05T12:00:00.000000+00:00', message: 'c', other: bob });
-    await repo.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: '2024-01-05T11:00:00.000000+00:00', message: 'b', other: bob });
+    await db.repository.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: '2024-01-05T12:00:00.000000+00:00', message: 'c', other: bob });
+    await db.repository.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: '2024-01-05T11:00:00.000000+00:00', message: 'b', other: bob });
 
     await projector.project({ message_group_uuid: group, created_at: '2024-01-05T10:30:00.000000+00:00', message: 'late' });
 

@@ -1,37 +1,27 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { FullBatchFailureError } from '@aws-lambda-powertools/batch';
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
-import { startTestTable, type TestTable } from '../../test/support/dynamodb.js';
+import { useTestTable } from '../../test/support/dynamodb.js';
 import { eventOf, insertOf, messageImage, sequenceOf, streamRecord, watchCommands } from '../../test/support/stream-fixtures.js';
-import { MessagesRepository, type UserRef } from '../dynamodb/messages.repository.js';
+import type { UserRef } from '../dynamodb/messages.repository.js';
 import { formatTimestamp, parseTimestamp } from '../dynamodb/timestamp.js';
 import { createStreamHandler, streamLogger, type StreamHandler } from './stream.handler.js';
+
+const db = useTestTable();
 
 const alice: UserRef = { uuid: randomUUID(), display_name: 'Alice A', handle: 'alice' };
 const quiet = new Logger({ logLevel: 'SILENT' });
 
-let testTable: TestTable;
-let endpoint: string;
-let client: DynamoDBClient;
-let table: string;
-let repo: MessagesRepository;
 let handler: StreamHandler;
 let commands: ReturnType<typeof watchCommands>;
 /** Conversations whose every DynamoDB request fails (throttled) on the handler's client. */
 const throttled = new Set<string>();
 
 beforeAll(async () => {
-  testTable = await startTestTable();
-  ({ endpoint, client, table, repository: repo } = testTable);
-  commands = watchCommands(client, (_command, input) => [...throttled].some((group) => input.includes(group)));
-  handler = createStreamHandler({ repository: repo, logger: quiet });
-});
-
-afterAll(async () => {
-  await testTable.stop();
+  commands = watchCommands(db.client, (_command, input) => [...throttled].some((group) => input.includes(group)));
+  handler = createStreamHandler({ repository: db.repository, logger: quiet });
 });
 
 /** A conversation between a new @alice and a new @bob (so that conversations share no owner). */
@@ -39,15 +29,15 @@ async function startConversation(at = '2024-01-01T00:00:00.000000+00:00'): Promi
   const group = randomUUID();
   const a: UserRef = { uuid: randomUUID(), display_name: 'Alice A', handle: 'alice' };
   const b: UserRef = { uuid: randomUUID(), display_name: 'Bob B', handle: 'bob' };
-  await repo.putMessageGroup({ owner_user_uuid: a.uuid, message_group_uuid: group, last_reply_at: at, message: 'first', other: b });
-  await repo.putMessageGroup({ owner_user_uuid: b.uuid, message_group_uuid: group, last_reply_at: at, message: 'first', other: a });
+  await db.repository.putMessageGroup({ owner_user_uuid: a.uuid, message_group_uuid: group, last_reply_at: at, message: 'first', other: b });
+  await db.repository.putMessageGroup({ owner_user_uuid: b.uuid, message_group_uuid: group, last_reply_at: at, message: 'first', other: a });
   return group;
 }
 
 /** Each member's group items of the conversation: owner handle → [sk, message] (alice's items show @bob). */
 async function groupItems(group: string): Promise<Record<string, [string, string][]>> {
   const result: Record<string, [string, string][]> = {};
-  for (const item of await repo.listConversationMembers(group)) {
+  for (const item of await db.repository.listConversationMembers(group)) {
     (result[item.user_handle === 'bob' ? 'alice' : 'bob'] ??= []).push([item.last_reply_at, item.message]);
   }
   return result;
@@ -194,8 +184,8 @@ describe('stream handler', () => {
 
   it('as the Lambda entry point, takes its table from the configuration', async () => {
     const group = await startConversation();
-    process.env.DYNAMODB_ENDPOINT = endpoint;
-    process.env.DDB_MESSAGE_TABLE = table;
+    process.env.DYNAMODB_ENDPOINT = db.endpoint;
+    process.env.DDB_MESSAGE_TABLE = db.table;
     streamLogger.setLogLevel('SILENT');
     const { handler: lambda } = await import('./stream.handler.js');
 

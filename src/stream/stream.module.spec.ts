@@ -1,9 +1,8 @@
 import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Test, type TestingModule } from '@nestjs/testing';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
-import { startTestTable, type TestTable } from '../../test/support/dynamodb.js';
+import { useTestTable } from '../../test/support/dynamodb.js';
 import { ConfigModule } from '../config/config.module.js';
 import { loadConfig } from '../config/config.js';
 import { DynamoDbModule } from '../dynamodb/dynamodb.module.js';
@@ -12,23 +11,15 @@ import { ChangeCaptureEmulator } from './change-capture.emulator.js';
 import { streamLogger } from './stream.handler.js';
 import { StreamModule } from './stream.module.js';
 
-let testTable: TestTable;
-let endpoint: string;
-let client: DynamoDBClient;
-let table: string;
+const db = useTestTable();
+
 
 beforeAll(async () => {
   streamLogger.setLogLevel('SILENT');
-  testTable = await startTestTable();
-  ({ endpoint, client, table } = testTable);
-});
-
-afterAll(async () => {
-  await testTable.stop();
 });
 
 async function startApp(streamEmulator: 'on' | 'off'): Promise<TestingModule> {
-  const config = loadConfig({ APP_ENV: 'test', DYNAMODB_ENDPOINT: endpoint, DDB_MESSAGE_TABLE: table, STREAM_EMULATOR: streamEmulator });
+  const config = loadConfig({ APP_ENV: 'test', DYNAMODB_ENDPOINT: db.endpoint, DDB_MESSAGE_TABLE: db.table, STREAM_EMULATOR: streamEmulator });
   const moduleRef = await Test.createTestingModule({ imports: [ConfigModule.forRoot(config), DynamoDbModule, StreamModule] }).compile();
   return moduleRef.init();
 }
@@ -67,7 +58,7 @@ describe('StreamModule', () => {
     await repository.putMessage({ message_group_uuid: group, message: 'last words', sender: alice });
     await app.close();
 
-    const reader = MessagesRepository.create(client, table);
+    const reader = MessagesRepository.create(db.client, db.table);
     expect(await messagesShown(reader, group)).toEqual(['last words', 'last words']);
   });
 

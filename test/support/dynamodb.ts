@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from '@jest/globals';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -39,6 +40,21 @@ export interface TestTable {
   table: string;
   repository: MessagesRepository;
   stop(): Promise<void>;
+}
+
+/**
+ * This test file's table: started before its tests (a `beforeAll`), stopped after them. Its fields
+ * are there once the tests run.
+ */
+export function useTestTable(): TestTable {
+  const testTable = {} as TestTable;
+  beforeAll(async () => {
+    Object.assign(testTable, await startTestTable());
+  });
+  afterAll(async () => {
+    await testTable.stop?.();
+  });
+  return testTable;
 }
 
 export async function startTestTable(): Promise<TestTable> {
