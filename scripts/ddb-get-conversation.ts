@@ -6,8 +6,8 @@ import { withUsersService } from '../src/database/open-database.js';
 import type { MessagesRepository } from '../src/dynamodb/messages.repository.js';
 import { openMessagesRepository } from '../src/dynamodb/open-messages-repository.js';
 import { DEMO_USERS } from '../src/users/demo-users.js';
+import { UUID_PATTERN } from '../src/common/uuid.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 runScript('ddb:get-conversation', async ({ args, config, out }) => {
   const spec = {
@@ -17,7 +17,7 @@ runScript('ddb:get-conversation', async ({ args, config, out }) => {
   } as const;
   const { positionals: [group], options } = parseScriptArgs(args, spec);
   const year = options.year as string | undefined;
-  if (group !== undefined && !UUID.test(group)) throw usageError(spec, `not a message_group_uuid: ${JSON.stringify(group)}`);
+  if (group !== undefined && !UUID_PATTERN.test(group)) throw usageError(spec, `not a message_group_uuid: ${JSON.stringify(group)}`);
   if (year !== undefined && !/^\d{4}$/.test(year)) throw usageError(spec, `--year must be a 4-digit year, got ${JSON.stringify(year)}`);
   const { repository, close } = openMessagesRepository(config);
   try {

@@ -3,8 +3,8 @@ import { runScript } from '../src/cli/cli.js';
 import { openMessagesRepository } from '../src/dynamodb/open-messages-repository.js';
 import { compareTimestamps } from '../src/dynamodb/timestamp.js';
 import { MessageGroupProjector } from '../src/stream/message-group.projector.js';
+import { UUID_PATTERN } from '../src/common/uuid.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** How many of the newest messages are compared (legacy timestamp forms can sort a tie out of time order). */
 const NEWEST_PAGE = 10;
@@ -18,7 +18,7 @@ runScript('ddb:replay-stream', async ({ args, config, out }) => {
   const {
     positionals: [group],
   } = parseScriptArgs(args, spec);
-  if (!UUID.test(group)) throw usageError(spec, `not a message_group_uuid: ${JSON.stringify(group)}`);
+  if (!UUID_PATTERN.test(group)) throw usageError(spec, `not a message_group_uuid: ${JSON.stringify(group)}`);
 
   const { repository, close } = openMessagesRepository(config);
   try {

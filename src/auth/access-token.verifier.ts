@@ -3,7 +3,7 @@ import { LRUCache } from 'lru-cache';
 import { validateCognitoJwtFields } from 'aws-jwt-verify/cognito-verifier';
 import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
 import type { Fetcher } from 'aws-jwt-verify/https';
-import { ConfigError, type AppConfig } from '../config/config.js';
+import { ConfigError, emulatorPoolUrl, type AppConfig } from '../config/config.js';
 
 /** A verified access token: its subject and its expiry (seconds since the epoch). */
 export interface VerifiedToken {
@@ -29,25 +29,30 @@ export function createAccessTokenVerifier(config: Pick<AppConfig, 'appEnv' | 'co
   if (!userPoolId || !clientId) {
     throw new ConfigError('Invalid configuration: AWS_COGNITO_USER_POOL_ID and AWS_COGNITO_USER_POOL_CLIENT_ID are required');
   }
-  if (config.appEnv === 'aws' || !endpoint) {
-    const verifier = CognitoJwtVerifier.create({ userPoolId, clientId, tokenUse: 'access' });
-    return rememberVerified({ verify: async (token) => verified(await verifier.verify(token)) });
-  }
-  const emulatorIssuer = issuer ?? `${endpoint.replace(/\/$/, '')}/${userPoolId}`;
-  const verifier = JwtVerifier.create(
+  const verifier = config.appEnv === 'aws' || !endpoint ? cognitoVerifier(userPoolId, clientId) : emulatorVerifier(userPoolId, clientId, endpoint, issuer);
+  return rememberVerified({ verify: async (token) => verified(await verifier.verify(token)) });
+}
+
+function cognitoVerifier(userPoolId: string, clientId: string): { verify(token: string): Promise<object> } {
+  return CognitoJwtVerifier.create({ userPoolId, clientId, tokenUse: 'access' });
+}
+
+function emulatorVerifier(userPoolId: string, clientId: string, endpoint: string, issuer?: string): { verify(token: string): Promise<object> } {
+  const poolUrl = emulatorPoolUrl(endpoint, userPoolId);
+  return JwtVerifier.create(
     {
-      issuer: emulatorIssuer,
+      issuer: issuer ?? poolUrl,
       audience: null,
-      jwksUri: `${endpoint.replace(/\/$/, '')}/${userPoolId}/.well-known/jwks.json`,
+      jwksUri: `${poolUrl}/.well-known/jwks.json`,
       customJwtCheck: ({ payload }) => validateCognitoJwtFields(payload, { tokenUse: 'access', clientId }),
     },
     { jwksCache: new SimpleJwksCache({ fetcher: plainHttpFetcher }) },
   );
-  return rememberVerified({ verify: async (token) => verified(await verifier.verify(token)) });
 }
 
-function verified(payload: { sub?: unknown; exp?: unknown }): VerifiedToken {
-  return { sub: String(payload.sub), exp: Number(payload.exp) };
+function verified(payload: object): VerifiedToken {
+  const { sub, exp } = payload as { sub?: unknown; exp?: unknown };
+  return { sub: String(sub), exp: Number(exp) };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { isConditionalCheckFailed } from '../dynamodb/messages.repository.js';
 import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
 
@@ -71,7 +72,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
       this.logger.warn(`dependency unavailable: ${describe(exception)}`);
       return { statusCode: 503, error: reason(503), message: 'A backing service is unavailable; try again shortly' };
     }
-    if ((exception as { name?: string })?.name === 'ConditionalCheckFailedException') {
+    if (isConditionalCheckFailed(exception)) {
       return { statusCode: 409, error: reason(409), message: 'The item changed concurrently; try again' };
     }
     this.logger.error(describe(exception), exception instanceof Error ? exception.stack : undefined);
@@ -93,8 +94,7 @@ const BODY_ERRORS: Record<string, string> = {
 function bodyParserError(exception: unknown): ApiError | undefined {
   const { type, status, expose } = (exception ?? {}) as { type?: unknown; status?: unknown; expose?: unknown };
   if (typeof type !== 'string' || expose !== true || typeof status !== 'number' || status < 400 || status > 499) return undefined;
-  const statusCode = type === 'encoding.unsupported' || type === 'charset.unsupported' ? 415 : status;
-  return { statusCode, error: reason(statusCode), message: BODY_ERRORS[type] ?? 'Unreadable request body' };
+  return { statusCode: status, error: reason(status), message: BODY_ERRORS[type] ?? 'Unreadable request body' };
 }
 
 function isHealthReport(payload: unknown): boolean {

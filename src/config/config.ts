@@ -106,9 +106,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       userPoolId: e.AWS_COGNITO_USER_POOL_ID,
       clientId: e.AWS_COGNITO_USER_POOL_CLIENT_ID,
       endpoint: e.COGNITO_ENDPOINT,
-      issuer:
-        e.COGNITO_ISSUER ??
-        (e.COGNITO_ENDPOINT && e.AWS_COGNITO_USER_POOL_ID ? `${e.COGNITO_ENDPOINT.replace(/\/$/, '')}/${e.AWS_COGNITO_USER_POOL_ID}` : undefined),
+      issuer: e.COGNITO_ISSUER ?? (e.COGNITO_ENDPOINT && e.AWS_COGNITO_USER_POOL_ID ? emulatorPoolUrl(e.COGNITO_ENDPOINT, e.AWS_COGNITO_USER_POOL_ID) : undefined),
     },
     cursorSecret: e.CURSOR_SECRET ?? (appEnv === 'aws' ? undefined : 'cruddur-local-cursor-secret-not-for-production'),
     streamEmulator: e.STREAM_EMULATOR ? e.STREAM_EMULATOR === 'on' : appEnv !== 'aws',
@@ -126,4 +124,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
  */
 export function silenceAwsSdkNodeWarning(env: NodeJS.ProcessEnv = process.env): void {
   env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+}
+
+/** The Cognito emulator's URL of a pool: its tokens' issuer, and the base of its JWKS. */
+export function emulatorPoolUrl(endpoint: string, userPoolId: string): string {
+  return `${endpoint.replace(/\/$/, '')}/${userPoolId}`;
 }

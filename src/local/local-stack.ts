@@ -6,7 +6,7 @@ import type { LocalStackInfo } from '../cli/cli.js';
 import { createCognitoClient } from '../cognito/cognito.client.js';
 import { startCognitoEmulator } from '../cognito/cognito-emulator.js';
 import { prepareLocalCognito } from '../cognito/cognito-demo-users.js';
-import type { AppConfig } from '../config/config.js';
+import { emulatorPoolUrl, type AppConfig } from '../config/config.js';
 import { openDataSource } from '../database/data-source.js';
 import { createDynamoDbClient } from '../dynamodb/dynamodb.client.js';
 import { ensureMessageTable } from '../dynamodb/message-table.js';
@@ -132,7 +132,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       appEnv: 'local',
       dynamodb: { endpoint: dynamo.endpoint, table },
       databaseUrl: postgres.url,
-      cognito: { userPoolId: pool.userPoolId, clientId: pool.clientId, endpoint: cognito.endpoint, issuer: `${cognito.endpoint}/${pool.userPoolId}` },
+      cognito: { userPoolId: pool.userPoolId, clientId: pool.clientId, endpoint: cognito.endpoint, issuer: emulatorPoolUrl(cognito.endpoint, pool.userPoolId) },
     };
 
     const messages = openMessagesRepository(appConfig);

@@ -97,10 +97,10 @@ export class MessagesService {
     const other = await this.users.findShortByHandle(handle);
     if (!other) throw new NotFoundException(`No user with handle @${handle}`);
     if (other.uuid === user.uuid) throw unprocessable(['cannot_message_self']);
-    const existing = await this.findConversation(user.uuid, other.uuid);
+    const message_group_uuid = newConversationId(user.uuid, other.uuid);
+    const existing = await this.findConversation(user.uuid, other.uuid, message_group_uuid);
     if (existing) return this.reply(user, existing, text, plan);
 
-    const message_group_uuid = newConversationId(user.uuid, other.uuid);
     const at = plan?.created_at ?? nowTimestamp();
     const groups = await Promise.allSettled([
       this.repository.putMessageGroup({ owner_user_uuid: user.uuid, message_group_uuid, last_reply_at: at, message: text, other }),
@@ -135,9 +135,13 @@ export class MessagesService {
     if (failures) this.logger.warn(`conversation ${message_group_uuid}: ${failures} group item(s) of a failed first message left behind; a retry completes them`);
   }
 
-  /** The owner's conversation with the other user, if any; a found one counts as a confirmed membership. */
-  private async findConversation(ownerUuid: string, otherUuid: string): Promise<string | undefined> {
-    const deterministic = newConversationId(ownerUuid, otherUuid);
+  /**
+   * The owner's conversation with the other user, if any: the one with the deterministic id when the
+   * owner is a member (remembered, or on the index), else one the original tools started. A found
+   * one counts as a confirmed membership.
+   */
+  private async findConversation(ownerUuid: string, otherUuid: string, deterministic: string): Promise<string | undefined> {
+    if (this.memberships.has(`${ownerUuid}:${deterministic}`)) return deterministic;
     const members = await this.repository.listConversationMembers(deterministic);
     // Conversations started by the original tools have random ids.
     const found = members.some((m) => m.owner_user_uuid === ownerUuid)

@@ -34,10 +34,6 @@ export class UsersService {
     return this.users.find({ where: { handle: In(handles) } });
   }
 
-  findByUuids(uuids: string[]): Promise<User[]> {
-    return this.users.find({ where: { uuid: In(uuids) } });
-  }
-
   /** Inserts users that are not there yet (by handle); existing ones are left as they are. */
   async ensureUsers(users: NewUser[]): Promise<User[]> {
     await this.users

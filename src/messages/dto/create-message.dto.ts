@@ -1,9 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { registerDecorator, type ValidationArguments } from 'class-validator';
+import { UUID_PATTERN } from '../../common/uuid.js';
 
 export const MAX_MESSAGE_CHARS = 1024;
 const HANDLE = /^[A-Za-z0-9_.-]{1,64}$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * One rule per field, reporting one code: the first that applies. Returns undefined when valid.
@@ -47,7 +47,7 @@ const handleRule: Rule = (value, dto) => {
 
 const groupRule: Rule = (value) => {
   if (isAbsent(value)) return undefined;
-  return typeof value === 'string' && UUID.test(value) ? undefined : 'message_group_uuid_invalid';
+  return typeof value === 'string' && UUID_PATTERN.test(value) ? undefined : 'message_group_uuid_invalid';
 };
 
 /** `{message, handle}` starts or continues a conversation with a user; `{message, message_group_uuid}` replies in one. */
