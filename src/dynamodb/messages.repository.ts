@@ -228,7 +228,8 @@ export class MessagesRepository {
 
   /**
    * The owner's conversation with `other_user_uuid`, if any (its newest group item). Filters the
-   * owner's group items, so O(conversations of the owner): for seeds and scripts.
+   * owner's group items, so O(conversations of the owner): used by the seed and by pattern C, only
+   * when the pair has no conversation under its deterministic id (one started by the original tools).
    */
   async findMessageGroupWith(owner_user_uuid: string, other_user_uuid: string): Promise<MessageGroupItem | undefined> {
     const { data } = await this.service.entities.messageGroup.query

@@ -52,10 +52,11 @@ export class MessagesController {
   @ApiBody({ type: CreateMessageDto })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'A retry with the same key returns the same message and stores nothing new' })
   @ApiOkResponse({ type: CreatedMessageView })
-  @ApiResponse({ status: 400, description: 'Malformed JSON or Idempotency-Key' })
+  @ApiResponse({ status: 400, description: 'Malformed JSON, a body that is not a JSON object (`body_invalid`), or a malformed Idempotency-Key' })
   @ApiNotFoundResponse({ description: 'Unknown handle, or a conversation the caller is not a member of' })
+  @ApiResponse({ status: 409, description: 'A rare race (the Idempotency-Key expired while in use, or a microsecond hot spot): try again' })
   @ApiResponse({ status: 413, description: 'Body over 64 KB' })
-  @ApiUnprocessableEntityResponse({ description: 'Invalid fields: every code in `errors`' })
+  @ApiUnprocessableEntityResponse({ description: 'Invalid fields: every code in `errors`; or an Idempotency-Key reused for another request (`idempotency_key_reused`)' })
   async send(@CurrentUser() user: User, @Body() body: unknown, @Headers('idempotency-key') idempotencyKey?: string): Promise<CreatedMessageView> {
     if (idempotencyKey !== undefined && !IdempotencyService.isValidKey(idempotencyKey)) {
       throw new BadRequestException({ error: 'Bad Request', message: 'Idempotency-Key must be 1-255 visible ASCII characters', errors: ['idempotency_key_invalid'] });
