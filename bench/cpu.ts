@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 
 /** CPU use during a measurement, in % of one core: by process, the rest of the machine, idle, stolen by the hypervisor. */
@@ -30,7 +29,6 @@ export function cpuMeter(pids: Record<string, number>) {
   let started: { at: number; byPid: Record<string, number>; machine: ReturnType<typeof machineCpuSeconds> } | undefined;
   const read = () => Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, safe(() => processCpuSeconds(pid))]));
   return {
-    cores: cpus().length,
     start(): void {
       started = { at: performance.now(), byPid: read(), machine: machineCpuSeconds() };
     },

@@ -43,10 +43,6 @@ export class Latencies {
     this.values[this.n++] = ms;
   }
 
-  get count(): number {
-    return this.n;
-  }
-
   /** Nearest-rank percentile. */
   percentile(p: number): number {
     if (this.n === 0) return Number.NaN;
@@ -81,7 +77,7 @@ export interface RunOutcome {
   seconds: number;
 }
 
-export async function runAutocannon(load: HttpLoad, durationS: number, onSample?: (ms: number) => void): Promise<RunOutcome> {
+export async function runAutocannon(load: HttpLoad, durationS: number): Promise<RunOutcome> {
   const latencies = new Latencies();
   const errorKinds: Record<string, number> = {};
   const requests: autocannon.Request[] = load.requests ?? [
@@ -111,7 +107,6 @@ export async function runAutocannon(load: HttpLoad, durationS: number, onSample?
     if (statusCode >= 200 && statusCode < 300) {
       ok++;
       latencies.record(responseTime);
-      onSample?.(responseTime);
     } else {
       errorKinds[String(statusCode)] = (errorKinds[String(statusCode)] ?? 0) + 1;
     }

@@ -40,10 +40,6 @@ export function sampleRss(pid: number, intervalMs = 250) {
     current: () => samples.at(-1)?.rssMb ?? Number.NaN,
     /** Samples from `fromS` to `toS` seconds (relative to the start of sampling). */
     window: (fromS: number, toS: number) => samples.filter((s) => s.t >= fromS && s.t <= toS).map((s) => s.rssMb),
-    peakMb: () => {
-      sample();
-      return peakMb;
-    },
     stop: () => {
       clearInterval(timer);
       sample();

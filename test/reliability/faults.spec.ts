@@ -86,7 +86,7 @@ interface LoadOptions {
   sendersPerConversation: number;
   messagesPerSender: number;
   prefix: string;
-  /** Called with every response; may return a promise the sender waits for before it retries a refused message. */
+  /** Called with every response (to count outcomes and notice an outage). */
   onResponse?: (res: ApiResponse) => void;
   /** Resolves when a refused sender may retry. */
   recovered?: () => Promise<void>;
@@ -127,7 +127,7 @@ async function runSenders(options: LoadOptions): Promise<Outcome[]> {
   return outcomes;
 }
 
-/** Every acknowledged message stored once, as answered; no message stored twice; returns the texts stored more than once. */
+/** Audits the table against what senders were told: returns the audit, the acknowledged messages lost, those stored twice, and table problems. */
 async function auditOutcomes(outcomes: Outcome[], group: string) {
   await stack.drain();
   const audit = await auditTable(stack.repository);

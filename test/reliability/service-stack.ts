@@ -184,7 +184,7 @@ export class ServiceStack {
 
 /**
  * dynalite in its own process (dynalite.child.mjs). `crash()` kills it (SIGKILL: no flush, no goodbye),
- * `close()` stops it gracefully, `start()` starts it again on the same port with the same data.
+ * `close()` stops it gracefully, `restart()` starts it again on the same port with the same data.
  */
 export class DynaliteProcess {
   private child?: IpcChild;
@@ -203,10 +203,6 @@ export class DynaliteProcess {
 
   get endpoint(): string {
     return `http://127.0.0.1:${this.port}`;
-  }
-
-  get running(): boolean {
-    return this.child !== undefined;
   }
 
   async crash(): Promise<void> {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -16,10 +16,12 @@ const ROOT = resolve(import.meta.dirname, '..', '..');
  * fresh working directory, so that no `.local/stack.json` of a developer's running stack is seen.
  * Only the given environment is passed (plus PATH), never the test process's own.
  */
-export function runScript(name: string, args: string[] = [], env: Record<string, string> = {}, cwd = mkdtempSync(join(tmpdir(), 'cruddur-script-'))): Promise<ScriptResult> {
-  return new Promise((resolvePromise, reject) => {
+export function runScript(name: string, args: string[] = [], env: Record<string, string> = {}, cwd?: string): Promise<ScriptResult> {
+  // A directory of its own when none is given, removed once the script is done.
+  const scratch = cwd ? undefined : mkdtempSync(join(tmpdir(), 'cruddur-script-'));
+  return new Promise<ScriptResult>((resolvePromise, reject) => {
     const child = spawn(process.execPath, [join(ROOT, 'dist', 'scripts', `${name}.js`), ...args], {
-      cwd,
+      cwd: cwd ?? scratch,
       env: { PATH: process.env.PATH ?? '', APP_ENV: 'test', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -29,5 +31,7 @@ export function runScript(name: string, args: string[] = [], env: Record<string,
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
+  }).finally(() => {
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 }
