@@ -6,7 +6,8 @@ import type { Construct } from 'constructs';
 import { ApiService } from './api-service.js';
 import { createMessageTable } from './message-table.js';
 import { Monitoring } from './monitoring.js';
-import { CLIENT_ID, SECRET_ARN, USER_POOL_ID, type ExistingVpc, type StageConfig } from './stage-config.js';
+import { CLIENT_ID_PATTERN, USER_POOL_ID_PATTERN } from '../src/config/config.js';
+import { SECRET_ARN, type ExistingVpc, type StageConfig } from './stage-config.js';
 import { StreamProjector } from './stream-projector.js';
 
 export interface MessagingStackProps extends StackProps {
@@ -28,8 +29,8 @@ export class MessagingStack extends Stack {
     // Existing resources: CloudFormation parameters, defaulted from CDK context when it names them.
     const parameter = (name: string, description: string, pattern: RegExp, value: string | undefined) =>
       new CfnParameter(this, name, { type: 'String', description, allowedPattern: pattern.source, default: value }).valueAsString;
-    const userPoolId = parameter('UserPoolId', 'Existing Cognito user pool id', USER_POOL_ID, config.userPoolId);
-    const userPoolClientId = parameter('UserPoolClientId', 'Existing Cognito app client id', CLIENT_ID, config.userPoolClientId);
+    const userPoolId = parameter('UserPoolId', 'Existing Cognito user pool id', USER_POOL_ID_PATTERN, config.userPoolId);
+    const userPoolClientId = parameter('UserPoolClientId', 'Existing Cognito app client id', CLIENT_ID_PATTERN, config.userPoolClientId);
     const databaseUrlSecretArn = parameter(
       'DatabaseUrlSecretArn',
       'Complete ARN of the Secrets Manager secret holding the Postgres URL',

@@ -1,5 +1,5 @@
 import type { Node } from 'constructs';
-import { TABLE_NAME_PATTERN } from '../src/config/config.js';
+import { CLIENT_ID_PATTERN, TABLE_NAME_PATTERN, USER_POOL_ID_PATTERN } from '../src/config/config.js';
 
 export type Stage = 'dev' | 'prod';
 
@@ -74,8 +74,8 @@ export function readStageConfig(node: Node): StageConfig {
     stage,
     stackName: text('stackName') ?? `CruddurMessaging-${stage}`,
     tableName,
-    userPoolId: matching('userPoolId', USER_POOL_ID, 'us-east-1_AbC123'),
-    userPoolClientId: matching('userPoolClientId', CLIENT_ID, '1example23456789'),
+    userPoolId: matching('userPoolId', USER_POOL_ID_PATTERN, 'us-east-1_AbC123'),
+    userPoolClientId: matching('userPoolClientId', CLIENT_ID_PATTERN, '1example23456789'),
     databaseUrlSecretArn: matching('databaseUrlSecretArn', SECRET_ARN, 'arn:aws:secretsmanager:us-east-1:123456789012:secret:cruddur/db-url-AbCdEf'),
     databaseUrlSecretField: text('databaseUrlSecretField'),
     vpc: readVpc(text, list),
@@ -87,8 +87,6 @@ export function readStageConfig(node: Node): StageConfig {
   };
 }
 
-export const USER_POOL_ID = /^[\w-]+_[0-9A-Za-z]+$/;
-export const CLIENT_ID = /^[\w+]+$/;
 /** A complete secret ARN (with the 6-character suffix): IAM grants on a partial ARN do not match. */
 export const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/;
 

@@ -61,6 +61,9 @@ const port = z.coerce.number().int().min(0).max(65535);
 
 /** DynamoDB's own naming rule for tables. */
 export const TABLE_NAME_PATTERN = /^[A-Za-z0-9_.-]{3,255}$/;
+/** Cognito's id forms (the deployment's CloudFormation parameters check the same). */
+export const USER_POOL_ID_PATTERN = /^[\w-]+_[0-9A-Za-z]+$/;
+export const CLIENT_ID_PATTERN = /^[\w+]+$/;
 
 const schema = z.object({
   APP_ENV: optional(z.enum(['local', 'test', 'aws'])),
@@ -72,8 +75,8 @@ const schema = z.object({
   DDB_MESSAGE_TABLE: optional(z.string().regex(TABLE_NAME_PATTERN, '3-255 characters of A-Z a-z 0-9 _ . -')),
   DATABASE_URL: optional(postgresUrl),
   CONNECTION_URL: optional(postgresUrl),
-  AWS_COGNITO_USER_POOL_ID: optional(z.string().regex(/^[\w-]+_[0-9A-Za-z]+$/, 'must look like us-east-1_AbC123 or local_xxx')),
-  AWS_COGNITO_USER_POOL_CLIENT_ID: optional(z.string().regex(/^[\w+]+$/, 'must be a Cognito app client id')),
+  AWS_COGNITO_USER_POOL_ID: optional(z.string().regex(USER_POOL_ID_PATTERN, 'must look like us-east-1_AbC123 or local_xxx')),
+  AWS_COGNITO_USER_POOL_CLIENT_ID: optional(z.string().regex(CLIENT_ID_PATTERN, 'must be a Cognito app client id')),
   COGNITO_ENDPOINT: optional(httpUrl),
   COGNITO_ISSUER: optional(httpUrl),
   CURSOR_SECRET: optional(z.string().min(16, 'must be at least 16 characters')),
