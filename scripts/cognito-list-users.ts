@@ -1,18 +1,12 @@
 import { parseScriptArgs } from '../src/cli/args.js';
 import { runScript } from '../src/cli/cli.js';
-import { createCognitoClient, listAllCognitoUsers, subsByHandle } from '../src/cognito/cognito.client.js';
-import { requireUserPoolId } from '../src/cognito/cognito-pool.js';
+import { subsByHandle } from '../src/cognito/cognito.client.js';
+import { listPoolUsers } from '../src/cognito/cognito-pool.js';
 
 /** Every user of the pool (all pages) as JSON, then the `{handle: sub}` map. */
 runScript('cognito:list-users', async ({ args, config, out }) => {
   parseScriptArgs(args, { usage: 'npm run cognito:list-users -- [prod]' });
-  const userPoolId = requireUserPoolId(config);
-  const client = createCognitoClient(config);
-  try {
-    const users = await listAllCognitoUsers(client, userPoolId);
-    out(JSON.stringify(users, null, 2));
-    out(JSON.stringify(subsByHandle(users), null, 2));
-  } finally {
-    client.destroy();
-  }
+  const users = await listPoolUsers(config);
+  out(JSON.stringify(users, null, 2));
+  out(JSON.stringify(subsByHandle(users), null, 2));
 });
