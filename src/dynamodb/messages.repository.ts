@@ -50,6 +50,15 @@ export interface NewMessageGroup {
 /** Called after a message item was written (the local change-capture emulator listens here). */
 export type MessageWrittenListener = (item: MessageItem) => void;
 
+/**
+ * Options of every read: items written by the original tools lack ElectroDB's identifiers
+ * (`ignoreOwnership`), and errors stay the SDK's own (`originalErr`), which the callers and the
+ * API's error filter recognise (ConditionalCheckFailedException, throttling, network errors).
+ */
+const READ = { ignoreOwnership: true, originalErr: true } as const;
+/** Options of every write: the SDK's own errors, and no item read back. */
+const WRITE = { originalErr: true, response: 'none' } as const;
+
 /** How many microsecond bumps a write tries before giving up (a hot spot, not a normal clash). */
 const MAX_CLASH_RETRIES = 1000;
 
@@ -93,11 +102,11 @@ export class MessagesRepository {
     };
     const created_at = await this.withClashRetry(
       input.created_at ?? nowTimestamp(),
-      (sk) => this.service.entities.message.create({ ...base, created_at: sk }).go({ originalErr: true, response: 'none' }),
+      (sk) => this.service.entities.message.create({ ...base, created_at: sk }).go(WRITE),
       async (sk) => {
         const { data } = await this.service.entities.message
           .get({ message_group_uuid: base.message_group_uuid, created_at: sk })
-          .go({ consistent: true, ignoreOwnership: true, originalErr: true });
+          .go({ consistent: true, ...READ });
         return data?.message_uuid === base.message_uuid;
       },
     );
@@ -118,11 +127,11 @@ export class MessagesRepository {
     let existing: MessageGroupItem | undefined;
     const last_reply_at = await this.withClashRetry(
       input.last_reply_at,
-      (sk) => this.service.entities.messageGroup.create({ ...base, last_reply_at: sk }).go({ originalErr: true, response: 'none' }),
+      (sk) => this.service.entities.messageGroup.create({ ...base, last_reply_at: sk }).go(WRITE),
       async (sk) => {
         const { data } = await this.service.entities.messageGroup
           .get({ owner_user_uuid: input.owner_user_uuid, last_reply_at: sk })
-          .go({ consistent: true, ignoreOwnership: true, originalErr: true });
+          .go({ consistent: true, ...READ });
         existing = data?.message_group_uuid === input.message_group_uuid ? data : undefined;
         return existing !== undefined;
       },
@@ -139,7 +148,7 @@ export class MessagesRepository {
       await this.service.entities.messageGroup
         .delete({ owner_user_uuid, last_reply_at })
         .where((attributes, { eq }) => eq(attributes.message_group_uuid, message_group_uuid))
-        .go({ originalErr: true, response: 'none' });
+        .go(WRITE);
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
     }
@@ -149,7 +158,7 @@ export class MessagesRepository {
   async hasMessages(message_group_uuid: string): Promise<boolean> {
     const { data } = await this.service.entities.message.query
       .byConversation({ message_group_uuid })
-      .go({ limit: 1, consistent: true, ignoreOwnership: true, originalErr: true });
+      .go({ limit: 1, consistent: true, ...READ });
     return data.length > 0;
   }
 
@@ -159,8 +168,7 @@ export class MessagesRepository {
     const { data, cursor } = await (page.before ? query.lt({ created_at: page.before }) : query).go({
       order: 'desc',
       limit: page.limit,
-      ignoreOwnership: true,
-      originalErr: true,
+      ...READ,
     });
     return { items: data, next: cursor && data.length ? data[data.length - 1].created_at : undefined };
   }
@@ -171,8 +179,7 @@ export class MessagesRepository {
     const { data, cursor } = await (page.before ? query.lt({ last_reply_at: page.before }) : query).go({
       order: 'desc',
       limit: page.limit,
-      ignoreOwnership: true,
-      originalErr: true,
+      ...READ,
     });
     return { items: data, next: cursor && data.length ? data[data.length - 1].last_reply_at : undefined };
   }
@@ -181,7 +188,7 @@ export class MessagesRepository {
   async listConversationMembers(message_group_uuid: string): Promise<MessageGroupItem[]> {
     const { data } = await this.service.entities.messageGroup.query
       .byConversation({ message_group_uuid })
-      .go({ pages: 'all', order: 'desc', ignoreOwnership: true, originalErr: true });
+      .go({ pages: 'all', order: 'desc', ...READ });
     return data;
   }
 
@@ -189,7 +196,7 @@ export class MessagesRepository {
   async listAllMessages(message_group_uuid: string): Promise<MessageItem[]> {
     const { data } = await this.service.entities.message.query
       .byConversation({ message_group_uuid })
-      .go({ pages: 'all', order: 'asc', ignoreOwnership: true, originalErr: true });
+      .go({ pages: 'all', order: 'asc', ...READ });
     return data;
   }
 
@@ -235,7 +242,7 @@ export class MessagesRepository {
     const { data } = await this.service.entities.messageGroup.query
       .byOwner({ owner_user_uuid })
       .where(({ user_uuid }, { eq }) => eq(user_uuid, other_user_uuid))
-      .go({ pages: 'all', order: 'desc', ignoreOwnership: true, originalErr: true });
+      .go({ pages: 'all', order: 'desc', ...READ });
     return data[0];
   }
 
@@ -243,7 +250,7 @@ export class MessagesRepository {
   async listAllMessageGroups(owner_user_uuid: string): Promise<MessageGroupItem[]> {
     const { data } = await this.service.entities.messageGroup.query
       .byOwner({ owner_user_uuid })
-      .go({ pages: 'all', order: 'desc', ignoreOwnership: true, originalErr: true });
+      .go({ pages: 'all', order: 'desc', ...READ });
     return data;
   }
 
@@ -252,7 +259,7 @@ export class MessagesRepository {
     const { data } = await this.service.entities.message.query
       .byConversation({ message_group_uuid })
       .begins({ created_at: year })
-      .go({ pages: 'all', order: 'asc', ignoreOwnership: true, originalErr: true });
+      .go({ pages: 'all', order: 'asc', ...READ });
     return data;
   }
 
