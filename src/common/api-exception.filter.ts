@@ -43,11 +43,6 @@ export class ApiExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
-    if (exception instanceof HttpException && isHealthReport(exception.getResponse())) {
-      // /api/health keeps Terminus's report, which names each dependency that is down.
-      response.status(exception.getStatus()).json(exception.getResponse());
-      return;
-    }
     const body = this.toApiError(exception);
     if (body.statusCode === HttpStatus.SERVICE_UNAVAILABLE) response.setHeader('Retry-After', '1');
     response.status(body.statusCode).json(body);
@@ -95,10 +90,6 @@ function bodyParserError(exception: unknown): ApiError | undefined {
   const { type, status, expose } = (exception ?? {}) as { type?: unknown; status?: unknown; expose?: unknown };
   if (typeof type !== 'string' || expose !== true || typeof status !== 'number' || status < 400 || status > 499) return undefined;
   return { statusCode: status, error: reason(status), message: BODY_ERRORS[type] ?? 'Unreadable request body' };
-}
-
-function isHealthReport(payload: unknown): boolean {
-  return typeof payload === 'object' && payload !== null && 'details' in payload && 'status' in payload;
 }
 
 function reason(status: number): string {

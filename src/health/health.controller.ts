@@ -1,10 +1,19 @@
-import { Controller, Get, Inject } from '@nestjs/common';
+import { Catch, Controller, Get, Inject, ServiceUnavailableException, UseFilters, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import type { Response } from 'express';
 import { Public } from '../auth/public.decorator.js';
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.js';
 import { DYNAMODB_CLIENT } from '../dynamodb/dynamodb.module.js';
+
+/** /api/health answers Terminus's own report when something is down: it names each dependency. */
+@Catch(ServiceUnavailableException)
+class HealthReportFilter implements ExceptionFilter {
+  catch(exception: ServiceUnavailableException, host: ArgumentsHost): void {
+    host.switchToHttp().getResponse<Response>().status(exception.getStatus()).json(exception.getResponse());
+  }
+}
 
 /** Liveness and readiness: 200 when DynamoDB (the table) and Postgres answer, 503 naming what is down. */
 @Controller('health')
@@ -20,6 +29,7 @@ export class HealthController {
   @Public()
   @Get()
   @HealthCheck()
+  @UseFilters(HealthReportFilter)
   check() {
     return this.health.check([
       () =>
