@@ -7,6 +7,7 @@ import type { MessagesRepository } from '../src/dynamodb/messages.repository.js'
 import { openMessagesRepository } from '../src/dynamodb/open-messages-repository.js';
 import { DEMO_USERS } from '../src/users/demo-users.js';
 import { UUID_PATTERN } from '../src/common/uuid.js';
+import { findDemoUsers } from '../src/seed/demo-users.seed.js';
 
 
 runScript('ddb:get-conversation', async ({ args, config, out }) => {
@@ -36,8 +37,7 @@ runScript('ddb:get-conversation', async ({ args, config, out }) => {
 /** The first demo user's conversation with the latest reply. */
 async function newestDemoConversation(config: AppConfig, repository: MessagesRepository): Promise<string> {
   const { handle } = DEMO_USERS[0];
-  const user = await withUsersService(config, (users) => users.findShortByHandle(handle));
-  if (!user) throw new Error(`demo user @${handle} is not in Postgres (npm run db:seed)`);
+  const [user] = await withUsersService(config, (users) => findDemoUsers(users, [handle]));
   const { items } = await repository.listMessageGroups(user.uuid, { limit: 1 });
   if (items.length === 0) throw new Error(`@${handle} has no conversations (npm run ddb:seed)`);
   return items[0].message_group_uuid;

@@ -3,16 +3,11 @@ import { runScript } from '../src/cli/cli.js';
 import { withUsersService } from '../src/database/open-database.js';
 import { openMessagesRepository } from '../src/dynamodb/open-messages-repository.js';
 import { seedDemoConversation } from '../src/seed/demo-conversation.seed.js';
-import { DEMO_USERS } from '../src/users/demo-users.js';
+import { findDemoUsers } from '../src/seed/demo-users.seed.js';
 
 runScript('ddb:seed', async ({ args, config, out }) => {
   parseScriptArgs(args, { usage: 'npm run ddb:seed -- [prod]' });
-  const users = await withUsersService(config, (service) => service.findByHandles(DEMO_USERS.map((u) => u.handle)));
-  const [a, b] = DEMO_USERS.map(({ handle }) => {
-    const user = users.find((u) => u.handle === handle);
-    if (!user) throw new Error(`demo user @${handle} is not in Postgres (npm run db:seed)`);
-    return user;
-  });
+  const [a, b] = await withUsersService(config, (users) => findDemoUsers(users));
   const { repository, close } = openMessagesRepository(config);
   try {
     const result = await seedDemoConversation(repository, a, b);
