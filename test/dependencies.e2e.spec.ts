@@ -17,10 +17,9 @@ let aliceToken: string;
 beforeAll(async () => {
   stack = await startApiStack({
     databaseUrl: async (db) => {
-      const target = new URL(db.url);
-      pgProxy = await TcpProxy.start(target.hostname, Number(target.port || 5432));
-      target.host = `127.0.0.1:${pgProxy.port}`;
-      return target.toString();
+      const proxied = await TcpProxy.forUrl(db.url);
+      pgProxy = proxied.proxy;
+      return proxied.url;
     },
     dynamodbEndpoint: async (endpoint) => {
       const target = new URL(endpoint);

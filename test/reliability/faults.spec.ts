@@ -27,10 +27,9 @@ beforeAll(async () => {
   stack = await ServiceStack.start({
     persistDynamo: true,
     databaseUrl: async (db) => {
-      const target = new URL(db.url);
-      pgProxy = await TcpProxy.start(target.hostname, Number(target.port || 5432));
-      target.host = `127.0.0.1:${pgProxy.port}`;
-      return target.toString();
+      const proxied = await TcpProxy.forUrl(db.url);
+      pgProxy = proxied.proxy;
+      return proxied.url;
     },
     // Generous retries: an outage lasts many doublings of 2 ms.
     projector: { failShare: 0, maxAttempts: 40, backoffMs: 2 },

@@ -19,6 +19,14 @@ export class TcpProxy {
     return proxy;
   }
 
+  /** A proxy in front of the Postgres server of `url`, and `url` pointed at the proxy. */
+  static async forUrl(url: string, defaultPort = 5432): Promise<{ proxy: TcpProxy; url: string }> {
+    const target = new URL(url);
+    const proxy = await TcpProxy.start(target.hostname, Number(target.port || defaultPort));
+    target.host = `127.0.0.1:${proxy.port}`;
+    return { proxy, url: target.toString() };
+  }
+
   async cut(): Promise<void> {
     const server = this.server;
     this.server = undefined;
