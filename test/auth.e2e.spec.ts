@@ -53,6 +53,17 @@ describe('the Cognito guard', () => {
     expect((await listConversations(`Bearer ${expired}`)).status).toBe(401);
   });
 
+  it('takes the scheme in any case (RFC 9110: auth schemes are case-insensitive)', async () => {
+    for (const scheme of ['bearer', 'BEARER', 'BeArEr']) expect((await listConversations(`${scheme} ${validToken}`)).status).toBe(200);
+  });
+
+  it('answers 401 to a correctly signed token without exp (it would never expire)', async () => {
+    const { exp: _, ...claims } = decodeJwtPayload(validToken);
+    const eternal = signJwt(claims, emulatorSigningKey());
+
+    expect((await listConversations(`Bearer ${eternal}`)).status).toBe(401);
+  });
+
   it('answers 401 to a token with valid claims signed by another key', async () => {
     const forged = signJwt(decodeJwtPayload(validToken), foreignSigningKey());
 

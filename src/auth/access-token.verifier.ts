@@ -1,14 +1,27 @@
 import { CognitoJwtVerifier, JwtVerifier } from 'aws-jwt-verify';
-import { LRUCache } from 'lru-cache';
 import { validateCognitoJwtFields } from 'aws-jwt-verify/cognito-verifier';
+import { FetchError, JwksNotAvailableInCacheError, JwksValidationError, JwkValidationError } from 'aws-jwt-verify/error';
+import { SimpleFetcher, type Fetcher } from 'aws-jwt-verify/https';
 import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
-import type { Fetcher } from 'aws-jwt-verify/https';
+import { LRUCache } from 'lru-cache';
+import { TIMEOUTS } from '../common/timeouts.js';
 import { ConfigError, emulatorPoolUrl, type AppConfig } from '../config/config.js';
 
 /** A verified access token: its subject and its expiry (seconds since the epoch). */
 export interface VerifiedToken {
   sub: string;
   exp: number;
+}
+
+/**
+ * The verifier could not decide: the pool's signing keys (JWKS) cannot be fetched or make no sense.
+ * Not the token's fault, so not a 401 (clients sign their users out on 401): the API answers 503.
+ */
+export class SigningKeysUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(`the identity provider's signing keys are unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'SigningKeysUnavailableError';
+  }
 }
 
 /** Verifies a Cognito access token and returns its subject; rejects (throws) anything else. */
@@ -30,11 +43,24 @@ export function createAccessTokenVerifier(config: Pick<AppConfig, 'appEnv' | 'co
     throw new ConfigError('Invalid configuration: AWS_COGNITO_USER_POOL_ID and AWS_COGNITO_USER_POOL_CLIENT_ID are required');
   }
   const verifier = config.appEnv === 'aws' || !endpoint ? cognitoVerifier(userPoolId, clientId) : emulatorVerifier(userPoolId, clientId, endpoint, issuer);
-  return rememberVerified({ verify: async (token) => verified(await verifier.verify(token)) });
+  return rememberVerified({
+    async verify(token) {
+      try {
+        return verified(await verifier.verify(token));
+      } catch (error) {
+        throw isKeysUnavailable(error) ? new SigningKeysUnavailableError(error) : error;
+      }
+    },
+  });
+}
+
+function isKeysUnavailable(error: unknown): boolean {
+  return [FetchError, JwksValidationError, JwkValidationError, JwksNotAvailableInCacheError].some((type) => error instanceof type);
 }
 
 function cognitoVerifier(userPoolId: string, clientId: string): { verify(token: string): Promise<object> } {
-  return CognitoJwtVerifier.create({ userPoolId, clientId, tokenUse: 'access' });
+  const fetcher = new SimpleFetcher({ defaultRequestOptions: { responseTimeout: TIMEOUTS.cognito.jwksMs } });
+  return CognitoJwtVerifier.create({ userPoolId, clientId, tokenUse: 'access' }, { jwksCache: new SimpleJwksCache({ fetcher }) });
 }
 
 function emulatorVerifier(userPoolId: string, clientId: string, endpoint: string, issuer?: string): { verify(token: string): Promise<object> } {
@@ -50,9 +76,12 @@ function emulatorVerifier(userPoolId: string, clientId: string, endpoint: string
   );
 }
 
+/** The token's subject and expiry; a token without both is refused (one without `exp` would never expire). */
 function verified(payload: object): VerifiedToken {
   const { sub, exp } = payload as { sub?: unknown; exp?: unknown };
-  return { sub: String(sub), exp: Number(exp) };
+  if (typeof sub !== 'string' || sub === '') throw new Error('the token has no sub claim');
+  if (typeof exp !== 'number' || !Number.isFinite(exp)) throw new Error('the token has no exp claim');
+  return { sub, exp };
 }
 
 /**
@@ -62,15 +91,16 @@ function verified(payload: object): VerifiedToken {
  * before `exp`; past `exp` the token is verified again, and fails as expired. Failures are not
  * remembered (a bad token costs a check each time, as before).
  */
-export function rememberVerified(inner: AccessTokenVerifier, now: () => number = Date.now, max = 10_000): AccessTokenVerifier {
-  const verifiedTokens = new LRUCache<string, VerifiedToken>({ max });
+export function rememberVerified(inner: AccessTokenVerifier, now: () => number = Date.now, maxBytes = 16 * 1024 * 1024): AccessTokenVerifier {
+  // Bounded by the bytes the tokens take (about 1 KB each from Cognito), not by their count.
+  const verifiedTokens = new LRUCache<string, VerifiedToken>({ maxSize: maxBytes, sizeCalculation: (value, token) => token.length + value.sub.length + 64 });
   return {
     async verify(token) {
       const cached = verifiedTokens.get(token);
       if (cached && cached.exp * 1000 > now()) return cached;
       if (cached) verifiedTokens.delete(token);
       const result = await inner.verify(token);
-      if (Number.isFinite(result.exp)) verifiedTokens.set(token, result);
+      verifiedTokens.set(token, result);
       return result;
     },
   };
@@ -79,8 +109,12 @@ export function rememberVerified(inner: AccessTokenVerifier, now: () => number =
 /** aws-jwt-verify's own fetcher speaks HTTPS only; the emulator serves its JWKS over plain HTTP. */
 const plainHttpFetcher: Fetcher = {
   async fetch(uri) {
-    const response = await fetch(uri, { signal: AbortSignal.timeout(3000) });
-    if (!response.ok) throw new Error(`JWKS fetch failed: ${response.status}`);
-    return response.arrayBuffer();
+    try {
+      const response = await fetch(uri, { signal: AbortSignal.timeout(TIMEOUTS.cognito.jwksMs) });
+      if (!response.ok) throw new Error(`status ${response.status}`);
+      return await response.arrayBuffer();
+    } catch (error) {
+      throw new FetchError(uri, error instanceof Error ? error.message : String(error));
+    }
   },
 };

@@ -2,6 +2,7 @@ import {
   ForbiddenException,
   Inject,
   Injectable,
+  ServiceUnavailableException,
   UnauthorizedException,
   type CanActivate,
   type ExecutionContext,
@@ -10,11 +11,12 @@ import { Reflector } from '@nestjs/core';
 import { LRUCache } from 'lru-cache';
 import type { User } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
-import { ACCESS_TOKEN_VERIFIER, type AccessTokenVerifier } from './access-token.verifier.js';
+import { ACCESS_TOKEN_VERIFIER, SigningKeysUnavailableError, type AccessTokenVerifier } from './access-token.verifier.js';
 import type { AuthenticatedRequest } from './current-user.decorator.js';
 import { IS_PUBLIC } from './public.decorator.js';
 
-const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
+/** Auth schemes are case-insensitive (RFC 9110 §11.1): `bearer` is `Bearer`. */
+const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i;
 
 /**
  * The global guard: every route needs `Authorization: Bearer <Cognito access token>` unless marked
@@ -41,7 +43,9 @@ export class CognitoAuthGuard implements CanActivate {
     let sub: string;
     try {
       ({ sub } = await this.verifier.verify(token));
-    } catch {
+    } catch (error) {
+      // Only a bad token is a 401 (clients sign their users out on it); unreachable keys are our outage.
+      if (error instanceof SigningKeysUnavailableError) throw new ServiceUnavailableException('The identity provider cannot be reached; try again shortly');
       throw new UnauthorizedException('Invalid or expired access token');
     }
     request.user = await this.userFor(sub);

@@ -80,6 +80,8 @@ const BODY_ERRORS: Record<string, string> = {
   'entity.too.large': 'Request body is larger than 64 KB',
   'entity.parse.failed': 'Malformed JSON body',
   'parameters.too.many': 'Too many parameters in the request body',
+  'entity.too.deep': 'JSON body nested too deeply',
+  'encoding.unsupported': 'Compressed request bodies are not accepted',
 };
 
 /**

@@ -38,6 +38,23 @@ export interface AppConfig {
   streamEmulator: boolean;
   /** Ports of the emulators that `npm run local` starts (0 = any free port). */
   local: { dynamodbPort: number; cognitoPort: number; postgresPort: number };
+  /** Browser origins allowed to call the API (CORS); empty = no cross-origin access. */
+  corsOrigins: string[];
+  /** Redis (`redis://…`): shared rate-limit counters across API tasks; undefined = in-process. */
+  redisUrl?: string;
+  /** How many proxies in front of the API to trust for the client's address (X-Forwarded-For). */
+  trustProxyHops: number;
+  rateLimits: RateLimits;
+}
+
+/** Requests allowed per window; 0 turns a limit off. */
+export interface RateLimits {
+  /** POST /api/messages per user per minute. */
+  messagesPerMinute: number;
+  /** New conversations (a first message to someone) per user per hour. */
+  newConversationsPerHour: number;
+  /** Public routes per client address per minute. */
+  publicPerMinute: number;
 }
 
 export class ConfigError extends Error {
@@ -58,6 +75,15 @@ const postgresUrl = z
   .refine((v) => URL.canParse(v) && /^postgres(ql)?:$/.test(new URL(v).protocol), 'must be a postgres:// URL');
 
 const port = z.coerce.number().int().min(0).max(65535);
+const count = z.string().regex(/^\d{1,9}$/, 'must be a whole number').transform(Number);
+const redisUrl = z
+  .string()
+  .refine((v) => URL.canParse(v) && /^rediss?:$/.test(new URL(v).protocol), 'must be a redis:// or rediss:// URL');
+/** A browser origin: scheme, host and port only (what the Origin header carries). */
+const origins = z
+  .string()
+  .transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean))
+  .refine((list) => list.every((o) => URL.canParse(o) && /^https?:$/.test(new URL(o).protocol) && new URL(o).origin === o), 'must be comma-separated origins such as https://cruddur.example.com');
 
 /** DynamoDB's own naming rule for tables. */
 export const TABLE_NAME_PATTERN = /^[A-Za-z0-9_.-]{3,255}$/;
@@ -84,7 +110,18 @@ const schema = z.object({
   LOCAL_DYNAMODB_PORT: optional(port),
   LOCAL_COGNITO_PORT: optional(port),
   LOCAL_POSTGRES_PORT: optional(port),
+  CORS_ORIGINS: optional(origins),
+  REDIS_URL: optional(redisUrl),
+  TRUST_PROXY_HOPS: optional(count),
+  RATE_LIMIT_MESSAGES_PER_MINUTE: optional(count),
+  RATE_LIMIT_NEW_CONVERSATIONS_PER_HOUR: optional(count),
+  RATE_LIMIT_PUBLIC_PER_MINUTE: optional(count),
 });
+
+/** The original Cruddur frontend's development server, allowed by the local stack. */
+export const LOCAL_FRONTEND_ORIGIN = 'http://localhost:3000';
+
+export const DEFAULT_RATE_LIMITS: RateLimits = { messagesPerMinute: 120, newConversationsPerHour: 30, publicPerMinute: 60 };
 
 /** Reads and validates the environment. Throws a ConfigError whose message is one line naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -117,6 +154,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       dynamodbPort: e.LOCAL_DYNAMODB_PORT ?? 8000,
       cognitoPort: e.LOCAL_COGNITO_PORT ?? 9229,
       postgresPort: e.LOCAL_POSTGRES_PORT ?? 5433,
+    },
+    corsOrigins: e.CORS_ORIGINS ?? (appEnv === 'local' ? [LOCAL_FRONTEND_ORIGIN] : []),
+    redisUrl: e.REDIS_URL,
+    trustProxyHops: e.TRUST_PROXY_HOPS ?? 0,
+    rateLimits: {
+      messagesPerMinute: e.RATE_LIMIT_MESSAGES_PER_MINUTE ?? DEFAULT_RATE_LIMITS.messagesPerMinute,
+      newConversationsPerHour: e.RATE_LIMIT_NEW_CONVERSATIONS_PER_HOUR ?? DEFAULT_RATE_LIMITS.newConversationsPerHour,
+      publicPerMinute: e.RATE_LIMIT_PUBLIC_PER_MINUTE ?? DEFAULT_RATE_LIMITS.publicPerMinute,
     },
   };
 }

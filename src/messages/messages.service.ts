@@ -166,7 +166,7 @@ export class MessagesService {
     const handle = typeof dto.handle === 'string' ? dto.handle.replace(/^@/, '') : undefined;
     if (handle !== undefined && handle.toLowerCase() === user.handle.toLowerCase()) codes.push('cannot_message_self');
     if (codes.length) throw unprocessable(codes);
-    return { message: dto.message, handle: handle || undefined, message_group_uuid: dto.message_group_uuid || undefined };
+    return { message: dto.message, handle: handle || undefined, message_group_uuid: dto.message_group_uuid?.toLowerCase() || undefined };
   }
 
   private pageRequest(scope: string, query: PageQueryDto) {

@@ -30,10 +30,17 @@ const isAbsent = (v: unknown) => v === undefined || v === null || v === '';
 /** NUL, or half of a surrogate pair: text that Postgres (the Idempotency-Key's stored response) or DynamoDB refuses. */
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
+/**
+ * Text that shows nothing: white space, invisible format characters (zero-width spaces, direction
+ * overrides, Hangul fillers: Unicode's default-ignorable code points), combining marks with nothing
+ * to combine with, control characters and the braille blank.
+ */
+const BLANK_LOOKING = /^[\s\p{Default_Ignorable_Code_Point}\p{M}\p{Cc}\u2800]*$/u;
+
 const messageRule: Rule = (value) => {
   if (value === undefined || value === null) return 'message_blank';
   if (typeof value !== 'string' || UNSTORABLE.test(value)) return 'message_invalid';
-  if (value.trim() === '') return 'message_blank';
+  if (BLANK_LOOKING.test(value)) return 'message_blank';
   if ([...value].length > MAX_MESSAGE_CHARS) return 'message_exceed_max_chars';
   return undefined;
 };
