@@ -29,6 +29,10 @@ const auth = (user: TestUser) => ({ Authorization: `Bearer ${tokens.get(user.han
 const post = (user: TestUser, body: unknown, headers: Record<string, string> = {}) =>
   api().post('/api/messages').set({ ...auth(user), ...headers }).send(body as object);
 
+function keyedRows(sql: string, parameters: unknown[]): Promise<unknown> {
+  return stack.app.get<DataSource>(getDataSourceToken()).query(sql, parameters);
+}
+
 /** A fresh pair of users for tests that need a conversation of their own. */
 async function pair(): Promise<[TestUser, TestUser]> {
   const [a, b] = await Promise.all([stack.createUser(), stack.createUser()]);
@@ -430,6 +434,65 @@ describe('Idempotency-Key', () => {
     const again = await post(a, { message: 'yesterday', handle: b.handle }, { 'Idempotency-Key': oldKey });
     expect(again.status).toBe(200);
     expect(again.body.uuid).not.toBe(old.body.uuid);
+  });
+
+  it('releases a key whose request was refused (404), so the corrected request can use it', async () => {
+    const [a, b] = await pair();
+    const key = randomUUID();
+    const refused = await post(a, { message: 'to whom?', handle: `nobody${randomUUID().slice(0, 8)}` }, { 'Idempotency-Key': key });
+
+    const corrected = await post(a, { message: 'to b', handle: b.handle }, { 'Idempotency-Key': key });
+
+    expect(refused.status).toBe(404);
+    expect(corrected.status).toBe(200);
+    expect((await stack.repository.listAllMessages(corrected.body.message_group_uuid)).map((m) => m.message)).toEqual(['to b']);
+  });
+
+  it('stores a retry of a refused request at the retry\'s time, not the refused attempt\'s', async () => {
+    const [a] = await pair();
+    const handle = `later${randomUUID().slice(0, 8)}`;
+    const key = randomUUID();
+    const body = { message: 'before you existed', handle };
+    expect((await post(a, body, { 'Idempotency-Key': key })).status).toBe(404);
+    await stack.createUser(handle);
+    await keyedRows(`UPDATE public.idempotency_keys SET created_at = created_at - interval '1 hour' WHERE key = $1`, [key]);
+    const retriedAt = formatTimestamp(Date.now() * 1000);
+
+    const retry = await post(a, body, { 'Idempotency-Key': key });
+
+    expect(retry.status).toBe(200);
+    expect(retry.body.created_at >= retriedAt).toBe(true);
+  });
+
+  it('writes a retry at its own time when the earlier attempt ended without writing anything', async () => {
+    const [a, b] = await pair();
+    const key = randomUUID();
+    const { body: first } = await post(a, { message: 'lost', handle: b.handle }, { 'Idempotency-Key': key });
+    // As if that attempt had failed an hour ago before its write: no message, no answer, no lease.
+    await stack.repository.service.entities.message
+      .delete({ message_group_uuid: first.message_group_uuid, created_at: first.created_at })
+      .go();
+    await keyedRows(`UPDATE public.idempotency_keys SET response = 'null', locked_until = NULL, created_at = created_at - interval '1 hour' WHERE key = $1`, [key]);
+    const retriedAt = formatTimestamp(Date.now() * 1000);
+
+    const retry = await post(a, { message: 'lost', handle: b.handle }, { 'Idempotency-Key': key });
+
+    expect(retry.status).toBe(200);
+    expect(retry.body.created_at >= retriedAt).toBe(true);
+    expect((await stack.repository.listAllMessages(first.message_group_uuid)).map((m) => m.created_at)).toEqual([retry.body.created_at]);
+  });
+
+  it('returns the message of an earlier attempt that wrote it but lost its answer, and writes no second one', async () => {
+    const [a, b] = await pair();
+    const key = randomUUID();
+    const { body: first } = await post(a, { message: 'written once', handle: b.handle }, { 'Idempotency-Key': key });
+    await keyedRows(`UPDATE public.idempotency_keys SET response = 'null', locked_until = NULL WHERE key = $1`, [key]);
+
+    const retry = await post(a, { message: 'written once', handle: b.handle }, { 'Idempotency-Key': key });
+
+    expect(retry.status).toBe(200);
+    expect(retry.body).toEqual(first);
+    expect(await stack.repository.listAllMessages(first.message_group_uuid)).toHaveLength(1);
   });
 
   it('answers 400 to a malformed key', async () => {

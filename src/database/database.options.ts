@@ -1,20 +1,35 @@
 import type { DataSourceOptions } from 'typeorm';
+import { TIMEOUTS } from '../common/timeouts.js';
+import { BoundedPgClient } from './bounded-pg-client.js';
 import { User } from '../users/user.entity.js';
 import { CreateUsers1700000000000 } from './migrations/1700000000000-create-users.js';
 import { CreateIdempotencyKeys1700000000001 } from './migrations/1700000000001-create-idempotency-keys.js';
+import { LockIdempotencyKeys1700000000005 } from './migrations/1700000000005-lock-idempotency-keys.js';
 
 /** The one TypeORM configuration: used by the app (via @nestjs/typeorm), the db:* scripts and tests. */
-export function databaseOptions(url: string): DataSourceOptions {
+export function databaseOptions(url: string, use: 'api' | 'script' = 'api'): DataSourceOptions {
+  // A script's statements (a migration building an index) may run long; an API request's may not.
+  const { queryMs, statementMs } = use === 'api' ? TIMEOUTS.postgres : TIMEOUTS.postgres.script;
   return {
     type: 'postgres',
     url,
     entities: [User],
-    migrations: [CreateUsers1700000000000, CreateIdempotencyKeys1700000000001],
+    migrations: [CreateUsers1700000000000, CreateIdempotencyKeys1700000000001, LockIdempotencyKeys1700000000005],
     migrationsTableName: 'typeorm_migrations',
     synchronize: false,
     migrationsRun: false,
-    // Fail fast when Postgres is unreachable; the pool reconnects once it is back.
-    connectTimeoutMS: 3000,
-    extra: { max: 10, connectionTimeoutMillis: 3000 },
+    // Every call is bounded (TIMEOUTS.postgres): a Postgres that stops answering costs a request
+    // seconds, not minutes, and the pool replaces dead connections by itself once it is back.
+    connectTimeoutMS: TIMEOUTS.postgres.acquireMs,
+    extra: {
+      max: 10,
+      Client: BoundedPgClient,
+      connectionTimeoutMillis: TIMEOUTS.postgres.acquireMs,
+      query_timeout: queryMs,
+      statement_timeout: statementMs,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: TIMEOUTS.postgres.keepAliveDelayMs,
+      idleTimeoutMillis: TIMEOUTS.postgres.idleMs,
+    },
   };
 }

@@ -7,7 +7,7 @@ import {
   type MessageItem,
   type MessagesService,
 } from './message.entities.js';
-import { nextMicrosecond, nowTimestamp } from './timestamp.js';
+import { formatTimestamp, nextMicrosecond, nowTimestamp, parseTimestamp } from './timestamp.js';
 
 export type { MessageGroupItem, MessageItem } from './message.entities.js';
 
@@ -152,6 +152,21 @@ export class MessagesRepository {
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
     }
+  }
+
+  /**
+   * The message `message_uuid` planned at `created_at`, if it was written (a strongly consistent
+   * read): it is at that timestamp, or a few microseconds after it when the write clashed.
+   */
+  async findMessage(message_group_uuid: string, planned: { message_uuid: string; created_at: string }): Promise<MessageItem | undefined> {
+    const micros = parseTimestamp(planned.created_at);
+    if (micros === undefined) return undefined;
+    const { data } = await this.service.entities.message.query
+      .byConversation({ message_group_uuid })
+      .between({ created_at: planned.created_at }, { created_at: formatTimestamp(micros + MAX_CLASH_RETRIES) })
+      .where(({ message_uuid }, { eq }) => eq(message_uuid, planned.message_uuid))
+      .go({ pages: 'all', consistent: true, ...READ });
+    return data[0];
   }
 
   /** Whether the conversation has any message (a strongly consistent read). */

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, NotFoundException, UnprocessableEntityException } from '@nestjs/common';
+import { Inject, Injectable, Logger, NotFoundException, ServiceUnavailableException, UnprocessableEntityException } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { LRUCache } from 'lru-cache';
@@ -84,7 +84,19 @@ export class MessagesService {
   /** Pattern D: a message in an existing conversation; the projector moves both lists forward. */
   private async reply(user: User, messageGroupUuid: string, text: string, plan?: WritePlan): Promise<CreatedMessageView> {
     await this.membership(user, messageGroupUuid);
-    const item = await this.repository.putMessage({ message_group_uuid: messageGroupUuid, message: text, sender: userRef(user), ...plan });
+    if (plan?.earlier) {
+      // An earlier attempt with this key ended without an answer: it may have written its message.
+      const written = await this.repository.findMessage(messageGroupUuid, plan.earlier);
+      if (written) return toCreatedView(written);
+    }
+    assertWithinLease(plan);
+    const item = await this.repository.putMessage({
+      message_group_uuid: messageGroupUuid,
+      message: text,
+      sender: userRef(user),
+      created_at: plan?.created_at,
+      message_uuid: plan?.message_uuid,
+    });
     return toCreatedView(item);
   }
 
@@ -102,6 +114,7 @@ export class MessagesService {
     if (existing) return this.reply(user, existing, text, plan);
 
     const at = plan?.created_at ?? nowTimestamp();
+    assertWithinLease(plan);
     const groups = await Promise.allSettled([
       this.repository.putMessageGroup({ owner_user_uuid: user.uuid, message_group_uuid, last_reply_at: at, message: text, other }),
       this.repository.putMessageGroup({ owner_user_uuid: other.uuid, message_group_uuid, last_reply_at: at, message: text, other: userRef(user) }),
@@ -172,6 +185,14 @@ export class MessagesService {
   private pageRequest(scope: string, query: PageQueryDto) {
     return { limit: query.limit ?? DEFAULT_PAGE_SIZE, before: query.cursor ? this.cursors.decode(scope, query.cursor) : undefined };
   }
+}
+
+/**
+ * A keyed attempt writes only within its lease: past it, a retry may have taken the key over with a
+ * plan of its own, and two plans would be two messages.
+ */
+function assertWithinLease(plan?: WritePlan): void {
+  if (plan && Date.now() > plan.deadline) throw new ServiceUnavailableException('This attempt took too long; retry with the same Idempotency-Key');
 }
 
 /** The id a new conversation between two users gets: the same whoever writes first. */
