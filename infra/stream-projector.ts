@@ -41,11 +41,17 @@ export class StreamProjector extends Construct {
     super(scope, id);
     const { table, projectRoot } = props;
 
+    // Its own role instead of the managed AWSLambdaBasicExecutionRole, which may write to every log group.
+    const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    const role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    logGroup.grantWrite(role);
+
     this.function = new NodejsFunction(this, 'Function', {
       entry: join(projectRoot, 'src/stream/stream.handler.ts'),
       handler: 'handler',
       projectRoot,
       depsLockFilePath: join(projectRoot, 'package-lock.json'),
+      role,
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 512,
@@ -56,7 +62,7 @@ export class StreamProjector extends Construct {
         POWERTOOLS_LOG_LEVEL: 'INFO',
         NODE_OPTIONS: '--enable-source-maps',
       },
-      logGroup: new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
+      logGroup,
       bundling: {
         format: OutputFormat.ESM,
         target: 'node22',
