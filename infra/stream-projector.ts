@@ -52,7 +52,7 @@ export class StreamProjector extends Construct {
       projectRoot,
       depsLockFilePath: join(projectRoot, 'package-lock.json'),
       role,
-      runtime: lambda.Runtime.NODEJS_22_X,
+      runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 512,
       timeout: Duration.seconds(60),
@@ -65,7 +65,8 @@ export class StreamProjector extends Construct {
       logGroup,
       bundling: {
         format: OutputFormat.ESM,
-        target: 'node22',
+        // The runtime's Node version, so esbuild rewrites no syntax the runtime has.
+        target: 'node24',
         minify: true,
         sourceMap: true,
         // The SDK is bundled at the version the code is tested with, not the runtime's own copy.
