@@ -12,6 +12,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { MESSAGE_TABLE } from '../src/dynamodb/table.definition.js';
+import { LoadBalancerAccessLogs } from './load-balancer-access-logs.js';
 import type { Stage } from './stage-config.js';
 
 export const API_PORT = 4567;
@@ -94,6 +95,7 @@ export class ApiService extends Construct {
         }),
       },
     });
+    new LoadBalancerAccessLogs(this, 'AccessLogs', { loadBalancer: this.service.loadBalancer, expiration: Duration.days(90) });
 
     this.service.targetGroup.configureHealthCheck({
       path: HEALTH_CHECK_PATH,
