@@ -59,7 +59,7 @@ export class ApiService extends Construct {
     this.service = new ecsPatterns.ApplicationLoadBalancedFargateService(this, 'Service', {
       cluster: new ecs.Cluster(this, 'Cluster', {
         vpc: props.vpc,
-        containerInsightsV2: stage === 'prod' ? ecs.ContainerInsights.ENABLED : ecs.ContainerInsights.DISABLED,
+        containerInsightsV2: ecs.ContainerInsights.ENABLED,
       }),
       taskSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       publicLoadBalancer: true,
