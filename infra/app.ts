@@ -1,4 +1,5 @@
-import { App } from 'aws-cdk-lib/core';
+import { App, Validations } from 'aws-cdk-lib/core';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { MessagingStack } from './messaging-stack.js';
 import { findProjectRoot } from './project-root.js';
 import { readStageConfig, StageConfigError } from './stage-config.js';
@@ -8,6 +9,8 @@ import { readStageConfig, StageConfigError } from './stage-config.js';
  * account and region come from the credentials `cdk deploy` uses, and nothing is looked up at synth.
  */
 const app = new App();
+// AWS's published rules for production stacks: a finding not acknowledged in code fails the synth.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 try {
   const config = readStageConfig(app.node);
   new MessagingStack(app, config.stackName, {

@@ -117,9 +117,9 @@ describe('MessagingStack', () => {
   });
 
   describe('the projector Lambda', () => {
-    it('runs the bundled stream handler on Node 22 with the table name', () => {
+    it('runs the bundled stream handler on Node 24 with the table name', () => {
       prodTemplate.hasResourceProperties('AWS::Lambda::Function', {
-        Runtime: 'nodejs22.x',
+        Runtime: 'nodejs24.x',
         Handler: 'index.handler',
         Environment: { Variables: Match.objectLike({ DDB_MESSAGE_TABLE: { Ref: logicalId(prod, prod.table) } }) },
       });

@@ -1,6 +1,7 @@
-import { CfnOutput, CfnParameter, Stack, type StackProps, Validations } from 'aws-cdk-lib/core';
+import { CfnOutput, CfnParameter, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib/core';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { ApiService } from './api-service.js';
@@ -39,14 +40,7 @@ export class MessagingStack extends Stack {
     );
     Validations.of(this).acknowledge({ id: 'CloudFormation-Validate::W2509', reason: 'DatabaseUrlSecretArn names the secret; it is not one' });
 
-    const vpc = config.vpc
-      ? this.importVpc(config.vpc)
-      : new ec2.Vpc(this, 'Vpc', {
-          maxAzs: 2,
-          natGateways: config.stage === 'prod' ? 2 : 1,
-          // DynamoDB traffic bypasses the NAT gateways (free; NAT charges per GB).
-          gatewayEndpoints: { DynamoDb: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB } },
-        });
+    const vpc = config.vpc ? this.importVpc(config.vpc) : this.createVpc(config.stage);
 
     this.table = createMessageTable(this, 'MessageTable', { tableName: config.tableName, stage: config.stage });
     this.projector = new StreamProjector(this, 'Projector', { table: this.table, projectRoot });
@@ -78,6 +72,24 @@ export class MessagingStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'ProjectorFailureQueueUrl', { value: this.projector.failureQueue.queueUrl });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
+  }
+
+  private createVpc(stage: StageConfig['stage']): ec2.Vpc {
+    return new ec2.Vpc(this, 'Vpc', {
+      maxAzs: 2,
+      natGateways: stage === 'prod' ? 2 : 1,
+      // DynamoDB traffic bypasses the NAT gateways (free; NAT charges per GB).
+      gatewayEndpoints: { DynamoDb: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB } },
+      // Who talked to what, accepted or rejected: for incident review, kept as long as the other logs.
+      flowLogs: {
+        FlowLog: {
+          destination: ec2.FlowLogDestination.toCloudWatchLogs(
+            new logs.LogGroup(this, 'VpcFlowLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
+          ),
+          trafficType: ec2.FlowLogTrafficType.ALL,
+        },
+      },
+    });
   }
 
   private importVpc(attributes: ExistingVpc): ec2.IVpc {

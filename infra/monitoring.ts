@@ -29,7 +29,8 @@ export class Monitoring extends Construct {
     const lb = api.service.loadBalancer;
     const minute = Duration.minutes(1);
 
-    this.topic = new sns.Topic(this, 'AlarmTopic', { displayName: `cruddur-messaging ${props.stage} alarms` });
+    // Publishers must use TLS (CloudWatch alarms do).
+    this.topic = new sns.Topic(this, 'AlarmTopic', { displayName: `cruddur-messaging ${props.stage} alarms`, enforceSSL: true });
     if (props.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
 
     const failedBatches = projector.failureQueue.metricApproximateNumberOfMessagesVisible({ period: minute, statistic: 'Maximum' });
