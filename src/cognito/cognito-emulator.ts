@@ -22,6 +22,8 @@ export interface CognitoEmulator {
   /** e.g. `http://127.0.0.1:9229`; also the tokens' issuer domain (`{endpoint}/{pool}`). */
   endpoint: string;
   port: number;
+  /** The emulator's process (tests freeze it to play an unreachable Cognito). */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -97,7 +99,7 @@ export async function startCognitoEmulator(options: CognitoEmulatorOptions): Pro
     await stop();
     throw error;
   }
-  return { endpoint: `http://${host}:${port}`, port, stop };
+  return { endpoint: `http://${host}:${port}`, port, pid, stop };
 }
 
 function lastLine(output: string): string {

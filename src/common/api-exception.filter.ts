@@ -11,6 +11,8 @@ export interface ApiError {
 }
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH']);
+/** Postgres: admin shutdown, too many connections, statement timeout (`statement_timeout` cancelled it). */
+const POSTGRES_UNAVAILABLE = new Set(['57P01', '53300', '57014']);
 const AWS_UNAVAILABLE = new Set([
   'TimeoutError',
   'ResourceNotFoundException',
@@ -25,9 +27,9 @@ const AWS_UNAVAILABLE = new Set([
 export function isDependencyUnavailable(error: unknown, depth = 0): boolean {
   if (!error || typeof error !== 'object' || depth > 4) return false;
   const e = error as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown; errors?: unknown; $metadata?: unknown };
-  if (typeof e.code === 'string' && (NETWORK_CODES.has(e.code) || e.code === '57P01' || e.code === '53300')) return true;
+  if (typeof e.code === 'string' && (NETWORK_CODES.has(e.code) || POSTGRES_UNAVAILABLE.has(e.code))) return true;
   if (typeof e.name === 'string' && AWS_UNAVAILABLE.has(e.name)) return true;
-  if (typeof e.message === 'string' && /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(e.message)) return true;
+  if (typeof e.message === 'string' && /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout/i.test(e.message)) return true;
   if (Array.isArray(e.errors) && e.errors.some((inner) => isDependencyUnavailable(inner, depth + 1))) return true;
   return isDependencyUnavailable(e.cause, depth + 1);
 }

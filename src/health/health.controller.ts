@@ -11,7 +11,7 @@ import { DYNAMODB_CLIENT } from '../dynamodb/dynamodb.module.js';
 @Catch(ServiceUnavailableException)
 class HealthReportFilter implements ExceptionFilter {
   catch(exception: ServiceUnavailableException, host: ArgumentsHost): void {
-    host.switchToHttp().getResponse<Response>().status(exception.getStatus()).json(exception.getResponse());
+    host.switchToHttp().getResponse<Response>().setHeader('Retry-After', '1').status(exception.getStatus()).json(exception.getResponse());
   }
 }
 

@@ -161,6 +161,12 @@ export class ServiceStack {
     return this.service.call('stats') as Promise<ServiceStats>;
   }
 
+  /** Freezes (SIGSTOP) or thaws (SIGCONT) cognito-local: its JWKS endpoint stops answering, connections stay open. */
+  signalCognito(signal: 'SIGSTOP' | 'SIGCONT'): void {
+    if (this.cognitoEmulator.pid === undefined) throw new Error('cognito-local has no process id');
+    process.kill(this.cognitoEmulator.pid, signal);
+  }
+
   /** Changes the share of the projector's commands that fail (with `projector` options only). */
   async setProjectorFailShare(share: number): Promise<void> {
     await this.service.call('failShare', share);
@@ -217,6 +223,15 @@ export class DynaliteProcess {
     if (!child) return;
     child.send('close');
     await child.exited;
+  }
+
+  /** SIGSTOP: the process stops answering, its port and connections stay open (a hung server). */
+  freeze(): void {
+    this.child?.signal('SIGSTOP');
+  }
+
+  thaw(): void {
+    this.child?.signal('SIGCONT');
   }
 
   async restart(): Promise<void> {
@@ -300,6 +315,10 @@ class IpcChild {
 
   send(message: unknown): void {
     this.child.send(message as string);
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
   }
 
   async kill(signal: NodeJS.Signals): Promise<void> {
