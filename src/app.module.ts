@@ -10,6 +10,7 @@ import { databaseOptions } from './database/database.options.js';
 import { DynamoDbModule } from './dynamodb/dynamodb.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MessagesModule } from './messages/messages.module.js';
+import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { StreamModule } from './stream/stream.module.js';
 import { UsersModule } from './users/users.module.js';
 
@@ -27,6 +28,7 @@ export class AppModule {
         DynamoDbModule,
         HealthModule,
         AuthModule,
+        RateLimitModule,
         UsersModule,
         MessagesModule,
         StreamModule,

@@ -1,6 +1,7 @@
 import { isConditionalCheckFailed } from '../dynamodb/messages.repository.js';
 import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
+import { RateLimitedException } from '../rate-limit/rate-limiter.service.js';
 
 /** The error body of every failed call (DESIGN §7). */
 export interface ApiError {
@@ -47,6 +48,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const response = host.switchToHttp().getResponse<Response>();
     const body = this.toApiError(exception);
     if (body.statusCode === HttpStatus.SERVICE_UNAVAILABLE) response.setHeader('Retry-After', '1');
+    if (exception instanceof RateLimitedException) response.setHeader('Retry-After', String(exception.retryAfterSeconds));
     response.status(body.statusCode).json(body);
   }
 

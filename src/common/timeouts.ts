@@ -31,6 +31,11 @@ export const TIMEOUTS = {
     /** One admin API call of the scripts (list users, create pool, …). */
     requestMs: 5_000,
   },
+  redis: {
+    connectMs: 2_000,
+    /** One rate-limit command; past it the task counts in memory instead. */
+    commandMs: 500,
+  },
   http: {
     /** The Application Load Balancer's idle timeout (infra sets it from here). */
     loadBalancerIdleSeconds: 60,

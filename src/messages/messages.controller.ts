@@ -17,6 +17,8 @@ import { CreateMessageDto } from './dto/create-message.dto.js';
 import { CreatedMessageView, MessageGroupView, MessageView } from './dto/message.views.js';
 import { PageQueryDto } from './dto/page-query.dto.js';
 import { MessageGroupUuidParam } from './dto/message-group-uuid.param.js';
+import { RATE_LIMIT_POLICIES } from '../rate-limit/rate-limit.policies.js';
+import { RateLimited } from '../rate-limit/rate-limited.decorator.js';
 import { IdempotencyService } from './idempotency.service.js';
 import { MessagesService, type PageOf } from './messages.service.js';
 
@@ -49,6 +51,7 @@ export class MessagesController {
 
   @Post('messages')
   @HttpCode(200)
+  @RateLimited(RATE_LIMIT_POLICIES.messages)
   @ApiBody({ type: CreateMessageDto })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'A retry with the same key returns the same message and stores nothing new' })
   @ApiOkResponse({ type: CreatedMessageView })
@@ -56,6 +59,7 @@ export class MessagesController {
   @ApiNotFoundResponse({ description: 'Unknown handle, or a conversation the caller is not a member of' })
   @ApiResponse({ status: 409, description: 'A rare race (the Idempotency-Key expired while in use, or a microsecond hot spot): try again' })
   @ApiResponse({ status: 413, description: 'Body over 64 KB' })
+  @ApiResponse({ status: 429, description: 'Over the rate limit of messages or of new conversations (`rate_limited`); see Retry-After' })
   @ApiUnprocessableEntityResponse({ description: 'Invalid fields: every code in `errors`; or an Idempotency-Key reused for another request (`idempotency_key_reused`)' })
   async send(@CurrentUser() user: User, @Body() body: unknown, @Headers('idempotency-key') idempotencyKey?: string): Promise<CreatedMessageView> {
     if (idempotencyKey !== undefined && !IdempotencyService.isValidKey(idempotencyKey)) {

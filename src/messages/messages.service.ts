@@ -14,6 +14,8 @@ import { ConversationCursor } from './conversation.cursor.js';
 import { CreateMessageDto } from './dto/create-message.dto.js';
 import type { CreatedMessageView, MessageGroupView, MessageView } from './dto/message.views.js';
 import { DEFAULT_PAGE_SIZE, type PageQueryDto } from './dto/page-query.dto.js';
+import { RATE_LIMIT_POLICIES } from '../rate-limit/rate-limit.policies.js';
+import { RateLimiterService } from '../rate-limit/rate-limiter.service.js';
 import { IdempotencyService, type WritePlan } from './idempotency.service.js';
 
 export interface PageOf<T> {
@@ -40,6 +42,7 @@ export class MessagesService {
     @Inject(MessagesRepository) private readonly repository: MessagesRepository,
     @Inject(UsersService) private readonly users: UsersService,
     @Inject(IdempotencyService) private readonly idempotency: IdempotencyService,
+    @Inject(RateLimiterService) private readonly rateLimits: RateLimiterService,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     if (!config.cursorSecret) throw new ConfigError('Invalid configuration: CURSOR_SECRET is required when APP_ENV=aws');
@@ -113,6 +116,7 @@ export class MessagesService {
     const existing = await this.findConversation(user.uuid, other.uuid, message_group_uuid);
     if (existing) return this.reply(user, existing, text, plan);
 
+    await this.rateLimits.consume(RATE_LIMIT_POLICIES.newConversations, `user:${user.uuid}`);
     const at = plan?.created_at ?? nowTimestamp();
     assertWithinLease(plan);
     const groups = await Promise.allSettled([

@@ -20,6 +20,7 @@ import { MessagesRepository } from '../../src/dynamodb/messages.repository.js';
 import { User } from '../../src/users/user.entity.js';
 import { createMessageTable, dynamoClient, uniqueTableName } from '../support/dynamodb.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import { UNLIMITED_FOR_TESTS } from '../support/rate-limits.js';
 import { ApiClient } from './api-client.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -104,6 +105,7 @@ export class ServiceStack {
     const { id: clientId } = await ensureUserPoolClient(cognito, userPoolId, 'reliability');
     const env = {
       APP_ENV: 'test',
+      ...UNLIMITED_FOR_TESTS,
       DYNAMODB_ENDPOINT: dynalite.endpoint,
       DDB_MESSAGE_TABLE: table,
       DATABASE_URL: options.databaseUrl ? await options.databaseUrl(db) : db.url,

@@ -20,6 +20,7 @@ import { MessagesRepository } from '../../src/dynamodb/messages.repository.js';
 import { User } from '../../src/users/user.entity.js';
 import { createMessageTable, dropTable, dynamoClient, startDynalite } from './dynamodb.js';
 import { createTestDatabase, type TestDatabase } from './postgres.js';
+import { UNLIMITED_FOR_TESTS } from './rate-limits.js';
 
 export const PASSWORD = 'Test-password-1';
 
@@ -70,6 +71,7 @@ export async function startApiStack(options: ApiStackOptions = {}): Promise<ApiS
   const { id: clientId } = await ensureUserPoolClient(cognito, userPoolId, 'test');
   const config = loadConfig({
     APP_ENV: 'test',
+    ...UNLIMITED_FOR_TESTS,
     DYNAMODB_ENDPOINT: options.dynamodbEndpoint ? await options.dynamodbEndpoint(dynalite.endpoint) : dynalite.endpoint,
     DDB_MESSAGE_TABLE: table,
     DATABASE_URL: options.databaseUrl ? await options.databaseUrl(db) : db.url,
