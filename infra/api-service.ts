@@ -11,6 +11,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { TIMEOUTS } from '../src/common/timeouts.js';
 import { MESSAGE_TABLE } from '../src/dynamodb/table.definition.js';
 import { LoadBalancerAccessLogs } from './load-balancer-access-logs.js';
 import type { Stage } from './stage-config.js';
@@ -30,6 +31,8 @@ export interface ApiServiceProps {
   databaseUrlSecretField?: string;
   databaseSecurityGroupId?: string;
   certificateArn?: string;
+  /** CORS_ORIGINS of the API (a parameter's value). */
+  corsOrigins: string;
   minTasks: number;
   maxTasks: number;
 }
@@ -68,6 +71,8 @@ export class ApiService extends Construct {
       }),
       taskSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       publicLoadBalancer: true,
+      // The same constant sets Node's keep-alive longer than this (src/common/timeouts.ts).
+      idleTimeout: Duration.seconds(TIMEOUTS.http.loadBalancerIdleSeconds),
       certificate,
       redirectHTTP: certificate !== undefined,
       cpu: 512,
@@ -87,6 +92,9 @@ export class ApiService extends Construct {
           PORT: String(API_PORT),
           AWS_REGION: Stack.of(this).region,
           DDB_MESSAGE_TABLE: table.tableName,
+          CORS_ORIGINS: props.corsOrigins,
+          // The load balancer is the one proxy in front: rate limits count per client address it saw.
+          TRUST_PROXY_HOPS: '1',
         },
         secrets: {
           DATABASE_URL: ecs.Secret.fromSecretsManager(props.databaseUrlSecret, props.databaseUrlSecretField),

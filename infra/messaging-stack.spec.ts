@@ -4,6 +4,9 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import { fitServerTimeouts } from '../src/app.factory.js';
+import { TIMEOUTS } from '../src/common/timeouts.js';
 import { loadConfig } from '../src/config/config.js';
 import { messageTableDefinition } from '../src/dynamodb/table.definition.js';
 import { MessagingStack } from './messaging-stack.js';
@@ -26,6 +29,7 @@ const PROD_CONTEXT = {
   imageUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/cruddur-messaging:1.0.0',
   certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/0d3c1d2e-0000-4000-8000-000000000000',
   alarmEmail: 'ops@example.com',
+  corsOrigins: 'https://cruddur.example.com',
 };
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
@@ -235,6 +239,23 @@ describe('MessagingStack', () => {
       });
     });
 
+    it('keeps idle connections open in Node longer than the load balancer does (no 502 from a reused closed connection)', () => {
+      const server = createServer();
+      fitServerTimeouts(server);
+      const idle = one(prodTemplate, 'AWS::ElasticLoadBalancingV2::LoadBalancer').Properties.LoadBalancerAttributes.find(
+        (a: { Key: string }) => a.Key === 'idle_timeout.timeout_seconds',
+      );
+
+      expect(Number(idle.Value)).toBe(TIMEOUTS.http.loadBalancerIdleSeconds);
+      expect(server.keepAliveTimeout).toBeGreaterThan(Number(idle.Value) * 1000);
+      expect(server.headersTimeout).toBeGreaterThan(server.keepAliveTimeout);
+    });
+
+    it('takes the allowed browser origins as a parameter, defaulted from context', () => {
+      expect(prodTemplate.toJSON().Parameters.CorsOrigins).toMatchObject({ Type: 'String', Default: PROD_CONTEXT.corsOrigins });
+      expect(devTemplate.toJSON().Parameters.CorsOrigins).toMatchObject({ Type: 'String', Default: '' });
+    });
+
     it('serves HTTPS with the given certificate and redirects HTTP in prod', () => {
       prodTemplate.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
         Port: 443,
@@ -270,6 +291,8 @@ describe('MessagingStack', () => {
         PORT: '4567',
         AWS_REGION: { Ref: 'AWS::Region' },
         DDB_MESSAGE_TABLE: { Ref: logicalId(prod, prod.table) },
+        CORS_ORIGINS: { Ref: 'CorsOrigins' },
+        TRUST_PROXY_HOPS: '1',
       });
       expect(Object.keys(secrets).sort()).toEqual(['AWS_COGNITO_USER_POOL_CLIENT_ID', 'AWS_COGNITO_USER_POOL_ID', 'CURSOR_SECRET', 'DATABASE_URL']);
       expect(secrets.DATABASE_URL).toEqual({ Ref: 'DatabaseUrlSecretArn' });
@@ -286,11 +309,19 @@ describe('MessagingStack', () => {
         AWS_COGNITO_USER_POOL_ID: PROD_CONTEXT.userPoolId,
         AWS_COGNITO_USER_POOL_CLIENT_ID: PROD_CONTEXT.userPoolClientId,
         CURSOR_SECRET: 'x'.repeat(64),
+        CORS_ORIGINS: PROD_CONTEXT.corsOrigins,
+        TRUST_PROXY_HOPS: '1',
       };
       const names = [...container.Environment, ...container.Secrets].map((v: { Name: string }) => v.Name).sort();
 
       expect(names).toEqual(Object.keys(resolved).sort());
-      expect(loadConfig(resolved)).toMatchObject({ appEnv: 'aws', streamEmulator: false, dynamodb: { endpoint: undefined, table: 'cruddur-messages' } });
+      expect(loadConfig(resolved)).toMatchObject({
+        appEnv: 'aws',
+        streamEmulator: false,
+        dynamodb: { endpoint: undefined, table: 'cruddur-messages' },
+        corsOrigins: [PROD_CONTEXT.corsOrigins],
+        trustProxyHops: 1,
+      });
     });
 
     it('lets the API tasks reach the database security group on 5432', () => {

@@ -39,6 +39,11 @@ export class MessagingStack extends Stack {
       config.databaseUrlSecretArn,
     );
     Validations.of(this).acknowledge({ id: 'CloudFormation-Validate::W2509', reason: 'DatabaseUrlSecretArn names the secret; it is not one' });
+    const corsOrigins = new CfnParameter(this, 'CorsOrigins', {
+      type: 'String',
+      description: 'Browser origins allowed to call the API, comma-separated (e.g. https://cruddur.example.com); empty: none',
+      default: config.corsOrigins?.join(',') ?? '',
+    }).valueAsString;
 
     const vpc = config.vpc ? this.importVpc(config.vpc) : this.createVpc(config.stage);
 
@@ -56,6 +61,7 @@ export class MessagingStack extends Stack {
       databaseUrlSecretField: config.databaseUrlSecretField,
       databaseSecurityGroupId: config.databaseSecurityGroupId,
       certificateArn: config.certificateArn,
+      corsOrigins,
       minTasks: config.api.minTasks,
       maxTasks: config.api.maxTasks,
     });

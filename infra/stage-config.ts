@@ -35,6 +35,8 @@ export interface StageConfig {
   /** ACM certificate for an HTTPS listener; absent: HTTP only. */
   certificateArn?: string;
   alarmEmail?: string;
+  /** Browser origins allowed to call the API (the default of the CorsOrigins parameter). */
+  corsOrigins?: string[];
   api: { minTasks: number; maxTasks: number };
 }
 
@@ -83,6 +85,7 @@ export function readStageConfig(node: Node): StageConfig {
     imageUri: text('imageUri'),
     certificateArn: matching('certificateArn', /^arn:aws[a-z-]*:acm:/, 'arn:aws:acm:us-east-1:123456789012:certificate/…'),
     alarmEmail: matching('alarmEmail', /^[^@\s]+@[^@\s]+$/, 'ops@example.com'),
+    corsOrigins: list('corsOrigins'),
     api: stage === 'prod' ? { minTasks: 2, maxTasks: 10 } : { minTasks: 1, maxTasks: 2 },
   };
 }
