@@ -9,6 +9,8 @@ export interface ShortProfile {
   display_name: string;
 }
 
+export type CognitoLink = Pick<User, 'uuid' | 'handle' | 'email' | 'cognito_user_id'>;
+
 export interface NewUser {
   handle: string;
   display_name: string;
@@ -45,23 +47,19 @@ export class UsersService {
     return this.findByHandles(users.map((u) => u.handle));
   }
 
-  /**
-   * Sets `cognito_user_id` by handle where it differs; returns the handles changed and those that
-   * already had it (handles not in Postgres are in neither).
-   */
-  async updateCognitoUserIds(subsByHandle: Record<string, string>): Promise<{ updated: string[]; unchanged: string[] }> {
-    const updated: string[] = [];
-    const unchanged: string[] = [];
-    for (const [handle, sub] of Object.entries(subsByHandle)) {
-      const result = await this.users
-        .createQueryBuilder()
-        .update()
-        .set({ cognito_user_id: sub })
-        .where('handle = :handle AND cognito_user_id IS DISTINCT FROM :sub', { handle, sub })
-        .execute();
-      if (result.affected) updated.push(handle);
-      else if (await this.users.exists({ where: { handle } })) unchanged.push(handle);
-    }
-    return { updated, unchanged };
+  /** Every user's handle, email and link, ordered by handle: what linking to Cognito accounts needs. */
+  listCognitoLinks(): Promise<CognitoLink[]> {
+    return this.users.find({ select: { uuid: true, handle: true, email: true, cognito_user_id: true }, order: { handle: 'ASC' } });
+  }
+
+  /** Sets `cognito_user_id` to `sub` if it is still `was`; false when it changed meanwhile. */
+  async setCognitoUserId(uuid: string, sub: string, was: string | null): Promise<boolean> {
+    const result = await this.users
+      .createQueryBuilder()
+      .update()
+      .set({ cognito_user_id: sub })
+      .where('uuid = :uuid AND cognito_user_id IS NOT DISTINCT FROM :was', { uuid, was })
+      .execute();
+    return result.affected === 1;
   }
 }

@@ -96,8 +96,15 @@ describe('cognito:list-users', () => {
     const [list, map] = result.stdout.split(/\n(?=\{)/);
     expect(JSON.parse(list)).toEqual(
       expect.arrayContaining([
-        { username: cognito.subs.andrewbrown, sub: cognito.subs.andrewbrown, handle: 'andrewbrown', email: 'andrew@example.com' },
-        { username: cognito.subs.bayko, sub: cognito.subs.bayko, handle: 'bayko', email: 'bayko@example.com' },
+        {
+          username: cognito.subs.andrewbrown,
+          sub: cognito.subs.andrewbrown,
+          handle: 'andrewbrown',
+          email: 'andrew@example.com',
+          emailVerified: true,
+          status: 'CONFIRMED',
+        },
+        { username: cognito.subs.bayko, sub: cognito.subs.bayko, handle: 'bayko', email: 'bayko@example.com', emailVerified: true, status: 'CONFIRMED' },
       ]),
     );
     expect(JSON.parse(map)).toEqual(cognito.subs);
