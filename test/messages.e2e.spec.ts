@@ -453,6 +453,13 @@ describe('GET /api/users/@:handle/short', () => {
 
     expect(res.status).toBe(404);
   });
+
+  it('finds a handle whatever its case', async () => {
+    const res = await api().get(`/api/users/@${bob.handle.toUpperCase()}/short`);
+
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ uuid: bob.uuid, handle: bob.handle, display_name: bob.display_name });
+  });
 });
 
 describe('unknown routes', () => {
