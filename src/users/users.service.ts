@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { getRepositoryToken } from '@nestjs/typeorm';
-import { In, type Repository } from 'typeorm';
+import { Raw, type Repository } from 'typeorm';
 import { User } from './user.entity.js';
 
 export interface ShortProfile {
@@ -18,7 +18,16 @@ export interface NewUser {
   cognito_user_id?: string | null;
 }
 
-/** Lookups of Cruddur users in Postgres; shared by the app and the scripts. */
+/**
+ * Handles equal to any of these, ignoring case: `lower(handle) IN (lower($1), …)`, the expression of
+ * the unique index on lower(handle), so that the index serves the lookup.
+ */
+function handleIn(handles: string[]) {
+  const parameters = Object.fromEntries(handles.map((h, i) => [`handle${i}`, h]));
+  return Raw((column) => `lower(${column}) IN (${handles.map((_, i) => `lower(:handle${i})`).join(', ')})`, parameters);
+}
+
+/** Lookups of Cruddur users in Postgres; shared by the app and the scripts. Handles are compared ignoring case. */
 @Injectable()
 export class UsersService {
   constructor(@Inject(getRepositoryToken(User)) private readonly users: Repository<User>) {}
@@ -28,15 +37,19 @@ export class UsersService {
   }
 
   findShortByHandle(handle: string): Promise<ShortProfile | null> {
-    return this.users.findOne({ where: { handle }, select: { uuid: true, handle: true, display_name: true } });
+    return this.users.findOne({ where: { handle: handleIn([handle]) }, select: { uuid: true, handle: true, display_name: true } });
   }
 
   /** Several users in one query (e.g. sender and receiver when posting). */
   findByHandles(handles: string[]): Promise<User[]> {
-    return this.users.find({ where: { handle: In(handles) } });
+    if (handles.length === 0) return Promise.resolve([]);
+    return this.users.find({ where: { handle: handleIn(handles) } });
   }
 
-  /** Inserts users that are not there yet (by handle); existing ones are left as they are. */
+  /**
+   * Inserts users that are not there yet (by handle, ignoring case: ON CONFLICT DO NOTHING on the
+   * unique index on lower(handle)); existing ones are left as they are and returned.
+   */
   async ensureUsers(users: NewUser[]): Promise<User[]> {
     await this.users
       .createQueryBuilder()

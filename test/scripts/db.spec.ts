@@ -85,7 +85,7 @@ describe('db:migrate', () => {
 
     const result = await run('db-migrate', [], { DATABASE_URL: db.url });
 
-    expectOneLineFailure(result, 'db:migrate', /handles that differ only in case: "BAYKO", "Bayko", "bayko"; "Carol", "carol" \(/);
+    expectOneLineFailure(result, 'db:migrate', /handles must be unique ignoring case, but these differ only in case: "BAYKO", "Bayko", "bayko"; "Carol", "carol" \(/);
     await expect(query(db.url, "SELECT to_regclass('public.users_handle_lower_key') AS i")).resolves.toEqual([{ i: null }]);
     // Once they are told apart, the migration runs.
     await query(db.url, "DELETE FROM public.users WHERE handle IN ('Bayko', 'BAYKO', 'Carol')");
