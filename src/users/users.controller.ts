@@ -1,7 +1,8 @@
 import { Controller, Get, Inject, NotFoundException, Param } from '@nestjs/common';
-import { ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { Public } from '../auth/public.decorator.js';
 import { ShortProfileDto } from './dto/short-profile.dto.js';
+import { UserHandleParam } from './dto/user-handle.param.js';
 import { UsersService } from './users.service.js';
 
 @ApiTags('users')
@@ -12,8 +13,9 @@ export class UsersController {
   @Public()
   @Get('@:handle/short')
   @ApiOkResponse({ type: ShortProfileDto })
-  @ApiNotFoundResponse({ description: 'No user with that handle' })
-  async short(@Param('handle') handle: string): Promise<ShortProfileDto> {
+  @ApiBadRequestResponse({ description: 'Not a handle (`handle_invalid`)' })
+  @ApiNotFoundResponse({ description: 'No user with that handle (compared ignoring case)' })
+  async short(@Param() { handle }: UserHandleParam): Promise<ShortProfileDto> {
     const profile = await this.users.findShortByHandle(handle);
     if (!profile) throw new NotFoundException(`No user with handle @${handle}`);
     return profile;
