@@ -1,12 +1,12 @@
 import { parseScriptArgs } from '../src/cli/args.js';
 import { runScript } from '../src/cli/cli.js';
 import { listPoolUsers } from '../src/cognito/cognito-pool.js';
-import { describeCognitoUserIdsUpdate } from '../src/cognito/cognito-user-ids.js';
+import { describeCognitoUserIdsUpdate, describeRefusals } from '../src/cognito/cognito-user-ids.js';
 import { openDatabase } from '../src/database/open-database.js';
 import { setUpUsersDatabase } from '../src/seed/users-database.setup.js';
 
 /** db:migrate + db:seed + db:update-cognito-user-ids, in that order. */
-runScript('db:setup', async ({ args, config, out }) => {
+runScript('db:setup', async ({ args, config, out, err }) => {
   parseScriptArgs(args, { usage: 'npm run db:setup -- [prod]' });
   // The pool is read first: when it is not configured or cannot be reached, the database is left as it was.
   const cognitoUsers = await listPoolUsers(config);
@@ -16,6 +16,8 @@ runScript('db:setup', async ({ args, config, out }) => {
     out(setup.migrations.length ? `ran migrations ${setup.migrations.join(', ')}` : 'no pending migrations');
     out(`demo users: ${setup.demoUsers.map((u) => u.handle).join(', ')}`);
     for (const line of describeCognitoUserIdsUpdate(setup.cognitoIds)) out(line);
+    for (const line of describeRefusals(setup.cognitoIds)) err(line);
+    return setup.cognitoIds.refused.length ? 1 : 0;
   } finally {
     await dataSource.destroy();
   }

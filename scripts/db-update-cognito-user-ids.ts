@@ -1,13 +1,18 @@
 import { parseScriptArgs } from '../src/cli/args.js';
 import { runScript } from '../src/cli/cli.js';
 import { listPoolUsers } from '../src/cognito/cognito-pool.js';
-import { describeCognitoUserIdsUpdate, updateCognitoUserIds } from '../src/cognito/cognito-user-ids.js';
+import { describeCognitoUserIdsUpdate, describeRefusals, updateCognitoUserIds } from '../src/cognito/cognito-user-ids.js';
 import { withUsersService } from '../src/database/open-database.js';
 
-/** Sets users.cognito_user_id from the pool's users, matched by handle (preferred_username). */
-runScript('db:update-cognito-user-ids', async ({ args, config, out }) => {
+/**
+ * Sets users.cognito_user_id from the pool's accounts, matched by verified email (never by
+ * preferred_username). Refusals go to stderr and make the exit code 1: an operator must look.
+ */
+runScript('db:update-cognito-user-ids', async ({ args, config, out, err }) => {
   parseScriptArgs(args, { usage: 'npm run db:update-cognito-user-ids -- [prod]' });
   const cognitoUsers = await listPoolUsers(config);
   const update = await withUsersService(config, (users) => updateCognitoUserIds(cognitoUsers, users));
   for (const line of describeCognitoUserIdsUpdate(update)) out(line);
+  for (const line of describeRefusals(update)) err(line);
+  return update.refused.length ? 1 : 0;
 });

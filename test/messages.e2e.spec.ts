@@ -516,6 +516,46 @@ describe('GET /api/users/@:handle/short', () => {
 
     expect(res.status).toBe(404);
   });
+
+  it('finds a handle whatever its case', async () => {
+    const res = await api().get(`/api/users/@${bob.handle.toUpperCase()}/short`);
+
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ uuid: bob.uuid, handle: bob.handle, display_name: bob.display_name });
+  });
+
+  it.each([
+    ['a NUL (which Postgres refuses)', '@a%00b'],
+    ['a space', '@a%20b'],
+    ['a letter outside ASCII', '@b%C3%B6b'],
+    ['a percent-encoded slash', '@a%2Fb'],
+    ['a percent-encoded backslash', '@a%5Cb'],
+    ['a second @', '@@bob'],
+    ['a quote', "@bob'--"],
+    ['65 characters', `@${'a'.repeat(65)}`],
+  ])('answers 400 handle_invalid, not 500, to a handle with %s', async (_, handle) => {
+    const res = await api().get(`/api/users/${handle}/short`);
+
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ statusCode: 400, error: 'Bad Request', message: 'Invalid request parameters', errors: ['handle_invalid'] });
+  });
+
+  it('answers 64 characters, the longest handle, with a 404 for an unknown one', async () => {
+    const res = await api().get(`/api/users/@${'a'.repeat(64)}/short`);
+
+    expect(res.status).toBe(404);
+  });
+
+  it.each([
+    ['an undecodable percent-escape', '@a%FFb'],
+    ['a lone percent sign', '@a%b'],
+    ['an empty handle', '@'],
+  ])('answers 4xx, not 5xx, to %s', async (_, handle) => {
+    const res = await api().get(`/api/users/${handle}/short`);
+
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBeLessThan(500);
+  });
 });
 
 describe('unknown routes', () => {

@@ -56,7 +56,8 @@ export class CognitoAuthGuard implements CanActivate {
     const cached = this.usersBySub.get(sub);
     if (cached) return cached;
     const user = await this.users.findByCognitoSub(sub);
-    if (!user) throw new ForbiddenException('This Cognito account has no Cruddur user; ask an operator to run db:update-cognito-user-ids');
+    // Neutral: naming the operator script that links accounts told an attacker what to wait for.
+    if (!user) throw new ForbiddenException('This account has no Cruddur profile');
     this.usersBySub.set(sub, user);
     return user;
   }

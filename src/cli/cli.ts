@@ -38,6 +38,8 @@ export interface ScriptContext {
   prod: boolean;
   config: AppConfig;
   out: (line: string) => void;
+  /** A line on stderr (a problem the operator must see, with the exit code the script returns). */
+  err: (line: string) => void;
 }
 
 /**
@@ -66,17 +68,18 @@ export function scriptConfig(prod: boolean, env: NodeJS.ProcessEnv = process.env
 
 /**
  * Runs a script's main function: any failure becomes one line on stderr and a non-zero exit code
- * (1), never a stack trace.
+ * (1), never a stack trace. A main function that completes may return its exit code (default 0).
  */
-export function runScript(name: string, main: (ctx: ScriptContext) => Promise<void>, argv = process.argv.slice(2)): void {
+export function runScript(name: string, main: (ctx: ScriptContext) => Promise<number | void>, argv = process.argv.slice(2)): void {
   silenceAwsSdkNodeWarning();
   const prod = argv.includes('prod');
   const args = argv.filter((a) => a !== 'prod');
   const out = (line: string) => process.stdout.write(`${line}\n`);
+  const err = (line: string) => process.stderr.write(`${line}\n`);
   Promise.resolve()
-    .then(() => main({ args, prod, config: scriptConfig(prod), out }))
+    .then(() => main({ args, prod, config: scriptConfig(prod), out, err }))
     .then(
-      () => exitAfterOutput(0),
+      (code) => exitAfterOutput(code ?? 0),
       (error: unknown) => {
         process.stderr.write(`${name}: ${describeError(error)}\n`);
         exitAfterOutput(1);

@@ -17,12 +17,13 @@ export interface LocalCognito {
 
 /**
  * The pool, its app client and the demo users (password DEMO_PASSWORD, permanent) in a Cognito
- * emulator, each created only when missing: a second run reuses them.
+ * emulator, each created only when missing: a second run reuses them. Tests that change a pool's
+ * users pass a pool name of their own.
  */
-export async function prepareLocalCognito(client: CognitoIdentityProviderClient): Promise<LocalCognito> {
+export async function prepareLocalCognito(client: CognitoIdentityProviderClient, poolName = LOCAL_USER_POOL_NAME): Promise<LocalCognito> {
   const created: string[] = [];
-  const pool = await ensureUserPool(client, LOCAL_USER_POOL_NAME);
-  if (pool.created) created.push(`user pool ${LOCAL_USER_POOL_NAME}`);
+  const pool = await ensureUserPool(client, poolName);
+  if (pool.created) created.push(`user pool ${poolName}`);
   const appClient = await ensureUserPoolClient(client, pool.id, LOCAL_USER_POOL_CLIENT_NAME);
   if (appClient.created) created.push(`app client ${LOCAL_USER_POOL_CLIENT_NAME}`);
   const users: CognitoUser[] = [];

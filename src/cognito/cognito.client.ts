@@ -32,9 +32,16 @@ export function createCognitoClient(config: Pick<AppConfig, 'aws' | 'cognito'>):
 export interface CognitoUser {
   username: string;
   sub: string;
-  /** `preferred_username` (the Cruddur handle), else the username. */
+  /**
+   * `preferred_username`, else the username. Only for display: any user can change their
+   * preferred_username with their own access token, and two users can have the same one.
+   */
   handle: string;
   email?: string;
+  /** Cognito verified the email (a code sent to it came back), or an administrator said so. */
+  emailVerified: boolean;
+  /** `CONFIRMED`, `UNCONFIRMED`, `FORCE_CHANGE_PASSWORD`, … */
+  status?: string;
 }
 
 /** Every user of a pool (all pages of ListUsers). */
@@ -43,21 +50,28 @@ export async function listAllCognitoUsers(client: CognitoIdentityProviderClient,
   let PaginationToken: string | undefined;
   do {
     const page = await client.send(new ListUsersCommand({ UserPoolId: userPoolId, PaginationToken, Limit: 60 }));
-    users.push(...(page.Users ?? []).map((u) => toCognitoUser(u.Username, u.Attributes)));
+    users.push(...(page.Users ?? []).map((u) => toCognitoUser(u.Username, u.Attributes, u.UserStatus)));
     PaginationToken = page.PaginationToken;
   } while (PaginationToken);
   return users;
 }
 
-/** `{handle: sub}` of the given users. */
+/** `{handle: sub}` of the given users (a handle shared by several users shows the last one). */
 export function subsByHandle(users: CognitoUser[]): Record<string, string> {
   return Object.fromEntries(users.map((u) => [u.handle, u.sub]));
 }
 
-function toCognitoUser(username: string | undefined, attributes: AttributeType[] | undefined): CognitoUser {
+function toCognitoUser(username: string | undefined, attributes: AttributeType[] | undefined, status: string | undefined): CognitoUser {
   const attr = (name: string) => attributes?.find((a) => a.Name === name)?.Value;
   const name = username ?? '';
-  return { username: name, sub: attr('sub') ?? name, handle: attr('preferred_username') ?? name, email: attr('email') };
+  return {
+    username: name,
+    sub: attr('sub') ?? name,
+    handle: attr('preferred_username') ?? name,
+    email: attr('email'),
+    emailVerified: attr('email_verified') === 'true',
+    status,
+  };
 }
 
 export interface Ensured {
@@ -144,7 +158,8 @@ export async function ensureCognitoUser(
       new AdminSetUserPasswordCommand({ UserPoolId: userPoolId, Username: input.username, Password: input.password, Permanent: true }),
     );
   }
-  return { user: toCognitoUser(username ?? input.username, attributes), created: !existing };
+  // Either it was confirmed already or its password was just made permanent, which confirms it.
+  return { user: toCognitoUser(username ?? input.username, attributes, 'CONFIRMED'), created: !existing };
 }
 
 export interface CognitoTokens {

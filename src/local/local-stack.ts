@@ -3,7 +3,8 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createApp } from '../app.factory.js';
 import type { LocalStackInfo } from '../cli/cli.js';
-import { createCognitoClient } from '../cognito/cognito.client.js';
+import { createCognitoClient, listAllCognitoUsers } from '../cognito/cognito.client.js';
+import { describeRefusals } from '../cognito/cognito-user-ids.js';
 import { startCognitoEmulator } from '../cognito/cognito-emulator.js';
 import { prepareLocalCognito } from '../cognito/cognito-demo-users.js';
 import { emulatorPoolUrl, type AppConfig } from '../config/config.js';
@@ -113,16 +114,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
 
     const cognitoClient = createCognitoClient({ aws: config.aws, cognito: { endpoint: cognito.endpoint } });
-    const pool = await prepareLocalCognito(cognitoClient).finally(() => cognitoClient.destroy());
+    // Every account of the pool, not only the demo users: linking must know which subs still exist.
+    const { pool, poolUsers } = await prepareLocalCognito(cognitoClient)
+      .then(async (prepared) => ({ pool: prepared, poolUsers: await listAllCognitoUsers(cognitoClient, prepared.userPoolId) }))
+      .finally(() => cognitoClient.destroy());
     log(`Cognito pool ${pool.userPoolId}, app client ${pool.clientId}: ${pool.created.length ? `created ${pool.created.join(', ')}` : 'exist'}`);
 
     const dataSource = await openDataSource(postgres.url);
     let demoUsers: User[];
     try {
-      const setup = await setUpUsersDatabase(dataSource, pool.users);
+      const setup = await setUpUsersDatabase(dataSource, poolUsers);
       demoUsers = setup.demoUsers;
       log(`migrations: ${setup.migrations.length ? `ran ${setup.migrations.join(', ')}` : 'up to date'}`);
-      log(`demo users: ${demoUsers.map((u) => u.handle).join(', ')} (cognito_user_id ${Object.keys(setup.cognitoIds.updated).length ? `set for ${Object.keys(setup.cognitoIds.updated).join(', ')}` : 'already set'})`);
+      const set = [...Object.keys(setup.cognitoIds.updated), ...Object.keys(setup.cognitoIds.relinked)];
+      log(`demo users: ${demoUsers.map((u) => u.handle).join(', ')} (cognito_user_id ${set.length ? `set for ${set.join(', ')}` : 'already set'})`);
+      // A local pool: a refused link is shown, and the stack still starts.
+      for (const line of describeRefusals(setup.cognitoIds)) log(line);
     } finally {
       await dataSource.destroy();
     }

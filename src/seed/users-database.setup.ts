@@ -14,12 +14,12 @@ export interface UsersDatabaseSetup {
 
 /**
  * `db:setup`'s sequence, also run by the local stack: pending migrations, the demo users, then each
- * user's `cognito_user_id` from the pool's users (by handle). Safe to run again: it changes only
- * what is missing or different.
+ * user's `cognito_user_id` from the pool's accounts (by verified email; `poolUsers` is every user
+ * of the pool). Safe to run again: it changes only what is missing, and refuses what is ambiguous.
  */
-export async function setUpUsersDatabase(dataSource: DataSource, cognitoUsers: CognitoUser[]): Promise<UsersDatabaseSetup> {
+export async function setUpUsersDatabase(dataSource: DataSource, poolUsers: CognitoUser[]): Promise<UsersDatabaseSetup> {
   const migrations = (await dataSource.runMigrations({ transaction: 'all' })).map((m) => m.name);
   const users = new UsersService(dataSource.getRepository(User));
   const demoUsers = await seedDemoUsers(users);
-  return { migrations, demoUsers, cognitoIds: await updateCognitoUserIds(cognitoUsers, users) };
+  return { migrations, demoUsers, cognitoIds: await updateCognitoUserIds(poolUsers, users) };
 }

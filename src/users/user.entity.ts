@@ -1,7 +1,11 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
-/** A Cruddur user (`public.users`); `cognito_user_id` is the Cognito `sub`. */
+/**
+ * A Cruddur user (`public.users`); `cognito_user_id` is the Cognito `sub`. Handles are unique
+ * ignoring case (an index on lower(handle), made by a migration: TypeORM cannot declare one).
+ */
 @Entity({ name: 'users', schema: 'public' })
+@Index('users_handle_lower_key', { synchronize: false })
 export class User {
   @PrimaryGeneratedColumn('uuid')
   uuid: string;
@@ -9,7 +13,6 @@ export class User {
   @Column('text')
   display_name: string;
 
-  @Index('users_handle_key', { unique: true })
   @Column('text')
   handle: string;
 

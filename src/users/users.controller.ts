@@ -1,9 +1,10 @@
 import { Controller, Get, Inject, NotFoundException, Param } from '@nestjs/common';
-import { ApiNotFoundResponse, ApiOkResponse, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Public } from '../auth/public.decorator.js';
 import { RATE_LIMIT_POLICIES } from '../rate-limit/rate-limit.policies.js';
 import { RateLimited } from '../rate-limit/rate-limited.decorator.js';
 import { ShortProfileDto } from './dto/short-profile.dto.js';
+import { UserHandleParam } from './dto/user-handle.param.js';
 import { UsersService } from './users.service.js';
 
 @ApiTags('users')
@@ -15,9 +16,10 @@ export class UsersController {
   @RateLimited(RATE_LIMIT_POLICIES.public)
   @Get('@:handle/short')
   @ApiOkResponse({ type: ShortProfileDto })
-  @ApiNotFoundResponse({ description: 'No user with that handle' })
+  @ApiBadRequestResponse({ description: 'Not a handle (`handle_invalid`)' })
+  @ApiNotFoundResponse({ description: 'No user with that handle (compared ignoring case)' })
   @ApiResponse({ status: 429, description: 'Over the per-address rate limit (`rate_limited`); see Retry-After' })
-  async short(@Param('handle') handle: string): Promise<ShortProfileDto> {
+  async short(@Param() { handle }: UserHandleParam): Promise<ShortProfileDto> {
     const profile = await this.users.findShortByHandle(handle);
     if (!profile) throw new NotFoundException(`No user with handle @${handle}`);
     return profile;

@@ -1,11 +1,16 @@
+import { AdminCreateUserCommand, AdminDeleteUserCommand, UpdateUserAttributesCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { LocalStackInfo } from '../../src/cli/cli.js';
+import { ensureCognitoUser, signInWithPassword } from '../../src/cognito/cognito.client.js';
+import { prepareLocalCognito } from '../../src/cognito/cognito-demo-users.js';
 import { freePort } from '../../src/local/ports.js';
 import { openDataSource } from '../../src/database/data-source.js';
 import { seedDemoUsers } from '../../src/seed/demo-users.seed.js';
+import { DEMO_PASSWORD } from '../../src/users/demo-users.js';
 import { User } from '../../src/users/user.entity.js';
 import { UsersService } from '../../src/users/users.service.js';
 import { startDemoCognito, type DemoCognito } from '../support/cognito.js';
@@ -53,6 +58,16 @@ async function cognitoIds(url: string): Promise<Record<string, string | null>> {
   }
 }
 
+async function sql(url: string, text: string, values: unknown[] = []): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(text, values);
+  } finally {
+    await client.end();
+  }
+}
+
 async function hasUsersTable(url: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -81,8 +96,15 @@ describe('cognito:list-users', () => {
     const [list, map] = result.stdout.split(/\n(?=\{)/);
     expect(JSON.parse(list)).toEqual(
       expect.arrayContaining([
-        { username: cognito.subs.andrewbrown, sub: cognito.subs.andrewbrown, handle: 'andrewbrown', email: 'andrew@example.com' },
-        { username: cognito.subs.bayko, sub: cognito.subs.bayko, handle: 'bayko', email: 'bayko@example.com' },
+        {
+          username: cognito.subs.andrewbrown,
+          sub: cognito.subs.andrewbrown,
+          handle: 'andrewbrown',
+          email: 'andrew@example.com',
+          emailVerified: true,
+          status: 'CONFIRMED',
+        },
+        { username: cognito.subs.bayko, sub: cognito.subs.bayko, handle: 'bayko', email: 'bayko@example.com', emailVerified: true, status: 'CONFIRMED' },
       ]),
     );
     expect(JSON.parse(map)).toEqual(cognito.subs);
@@ -114,7 +136,7 @@ describe('cognito:list-users', () => {
 });
 
 describe('db:update-cognito-user-ids', () => {
-  it("sets each user's cognito_user_id by handle and prints what it updated", async () => {
+  it("sets each user's cognito_user_id by verified email and prints what it updated", async () => {
     const db = await newDatabase({ migrate: true, seed: true });
 
     const result = await run('db-update-cognito-user-ids', [], cognitoEnv({ DATABASE_URL: db.url }));
@@ -143,7 +165,7 @@ describe('db:update-cognito-user-ids', () => {
 
     const result = await run('db-update-cognito-user-ids', [], cognitoEnv({ DATABASE_URL: db.url }));
 
-    expect(result).toEqual({ code: 0, stderr: '', stdout: 'not in Postgres (skipped): andrewbrown, bayko\n' });
+    expect(result).toEqual({ code: 0, stderr: '', stdout: 'not in Postgres (skipped): andrew@example.com, bayko@example.com\n' });
   });
 
   it('fails with one line when no Postgres is configured', async () => {
@@ -168,6 +190,183 @@ describe('db:update-cognito-user-ids', () => {
   });
 });
 
+/**
+ * A user pool of its own (in the same emulator) with the demo users, for tests that add, change or
+ * delete accounts.
+ */
+interface DemoPool {
+  userPoolId: string;
+  clientId: string;
+  subs: Record<string, string>;
+}
+
+async function demoPool(): Promise<DemoPool> {
+  const pool = await prepareLocalCognito(cognito.client, `pool-${randomUUID().slice(0, 8)}`);
+  return { userPoolId: pool.userPoolId, clientId: pool.clientId, subs: Object.fromEntries(pool.users.map((u) => [u.handle, u.sub])) };
+}
+
+/** A confirmed account (password DEMO_PASSWORD) with these attributes; returns its sub. */
+async function addAccount(pool: DemoPool, email: string, attributes: Record<string, string>): Promise<string> {
+  const { user } = await ensureCognitoUser(cognito.client, pool.userPoolId, { username: email, password: DEMO_PASSWORD, attributes: { email, ...attributes } });
+  return user.sub;
+}
+
+/** What any user can do with their own access token: choose a preferred_username, any one. */
+async function setPreferredUsername(pool: DemoPool, email: string, handle: string): Promise<void> {
+  const { accessToken } = await signInWithPassword(cognito.client, pool.clientId, email, DEMO_PASSWORD);
+  await cognito.client.send(new UpdateUserAttributesCommand({ AccessToken: accessToken, UserAttributes: [{ Name: 'preferred_username', Value: handle }] }));
+}
+
+function updateIds(pool: DemoPool, db: TestDatabase) {
+  return run('db-update-cognito-user-ids', [], cognitoEnv({ AWS_COGNITO_USER_POOL_ID: pool.userPoolId, DATABASE_URL: db.url }));
+}
+
+describe('db:update-cognito-user-ids links a user to the Cognito account with the same verified email, never by preferred_username', () => {
+  it("does not give bayko's user to an attacker who set preferred_username=bayko before the first run", async () => {
+    const [pool, db] = await Promise.all([demoPool(), newDatabase({ migrate: true, seed: true })]);
+    const attacker = await addAccount(pool, 'mallory@evil.example', { email_verified: 'true', preferred_username: 'mallory' });
+    await setPreferredUsername(pool, 'mallory@evil.example', 'bayko');
+
+    const result = await updateIds(pool, db);
+
+    expect(result).toEqual({
+      code: 0,
+      stderr: '',
+      stdout:
+        `updated andrewbrown: cognito_user_id = ${pool.subs.andrewbrown}\n` +
+        `updated bayko: cognito_user_id = ${pool.subs.bayko}\n` +
+        'not in Postgres (skipped): mallory@evil.example\n',
+    });
+    await expect(cognitoIds(db.url)).resolves.toEqual(pool.subs);
+    expect(Object.values(await cognitoIds(db.url))).not.toContain(attacker);
+  });
+
+  it("does not re-map bayko's linked user to an attacker who set preferred_username=bayko later (verified email or not)", async () => {
+    const [pool, db] = await Promise.all([demoPool(), newDatabase({ migrate: true, seed: true })]);
+    await updateIds(pool, db);
+    const verified = await addAccount(pool, 'mallory@evil.example', { email_verified: 'true' });
+    const unverified = await addAccount(pool, 'trudy@evil.example', { email_verified: 'false' });
+    await setPreferredUsername(pool, 'mallory@evil.example', 'bayko');
+    await setPreferredUsername(pool, 'trudy@evil.example', 'bayko');
+
+    const result = await updateIds(pool, db);
+
+    expect(result).toEqual({
+      code: 0,
+      stderr: '',
+      stdout: 'already set: andrewbrown, bayko\nnot in Postgres (skipped): mallory@evil.example\nemail not verified (skipped): trudy@evil.example\n',
+    });
+    const ids = await cognitoIds(db.url);
+    expect(ids).toEqual(pool.subs);
+    expect(Object.values(ids)).not.toContain(verified);
+    expect(Object.values(ids)).not.toContain(unverified);
+  });
+
+  it('refuses, and changes nothing for, a user whose verified email two Cognito accounts have (compared ignoring case)', async () => {
+    const [pool, db] = await Promise.all([demoPool(), newDatabase({ migrate: true, seed: true })]);
+    const twin = await addAccount(pool, 'Bayko@Example.COM', { email_verified: 'true', preferred_username: 'bayko' });
+
+    const result = await updateIds(pool, db);
+
+    expect(result).toEqual({
+      code: 1,
+      stdout: `updated andrewbrown: cognito_user_id = ${pool.subs.andrewbrown}\n`,
+      stderr: `refused bayko: 2 Cognito accounts have the verified email bayko@example.com (${pool.subs.bayko}, ${twin})\n`,
+    });
+    await expect(cognitoIds(db.url)).resolves.toEqual({ andrewbrown: pool.subs.andrewbrown, bayko: null });
+  });
+
+  it('refuses, and changes nothing for, two Postgres users with the same email', async () => {
+    const [pool, db] = await Promise.all([demoPool(), newDatabase({ migrate: true, seed: true })]);
+    await sql(db.url, "INSERT INTO public.users (handle, display_name, email) VALUES ('bayko2', 'Impostor', 'BAYKO@example.com')");
+
+    const result = await updateIds(pool, db);
+
+    expect(result).toEqual({
+      code: 1,
+      stdout: `updated andrewbrown: cognito_user_id = ${pool.subs.andrewbrown}\n`,
+      stderr: 'refused bayko, bayko2: these Postgres users share the email bayko@example.com\n',
+    });
+    await expect(cognitoIds(db.url)).resolves.toEqual({ andrewbrown: pool.subs.andrewbrown, bayko: null, bayko2: null });
+  });
+
+  it('links a user whose Cognito preferred_username differs from the handle by email, and says so', async () => {
+    const [pool, db] = await Promise.all([demoPool(), newDatabase({ migrate: true, seed: true })]);
+    await setPreferredUsername(pool, 'bayko@example.com', 'andrewbrown');
+
+    const result = await updateIds(pool, db);
+
+    expect(result).toEqual({
+      code: 0,
+      stderr: '',
+      stdout:
+        `updated andrewbrown: cognito_user_id = ${pool.subs.andrewbrown}\n` +
+        `updated bayko: cognito_user_id = ${pool.subs.bayko}\n` +
+        'preferred_username differs from the handle (linked by verified email): bayko ("andrewbrown")\n',
+    });
+    await expect(cognitoIds(db.url)).resolves.toEqual(pool.subs);
+  });
+
+  it('relinks a user whose account was deleted and created again, and says so', async () => {
+    const [pool, db] = await Promise.all([demoPool(), newDatabase({ migrate: true, seed: true })]);
+    await updateIds(pool, db);
+    await cognito.client.send(new AdminDeleteUserCommand({ UserPoolId: pool.userPoolId, Username: 'bayko@example.com' }));
+    const newSub = await addAccount(pool, 'bayko@example.com', { email_verified: 'true', preferred_username: 'bayko' });
+
+    const result = await updateIds(pool, db);
+
+    expect(result).toEqual({
+      code: 0,
+      stderr: '',
+      stdout: `relinked bayko: cognito_user_id = ${newSub} (was ${pool.subs.bayko}, no longer in the pool)\nalready set: andrewbrown\n`,
+    });
+    await expect(cognitoIds(db.url)).resolves.toEqual({ andrewbrown: pool.subs.andrewbrown, bayko: newSub });
+  });
+
+  it('refuses to re-map a user linked to another account that still exists (e.g. after a takeover by the old rule)', async () => {
+    const [pool, db] = await Promise.all([demoPool(), newDatabase({ migrate: true, seed: true })]);
+    await updateIds(pool, db);
+    const attacker = await addAccount(pool, 'mallory@evil.example', { email_verified: 'true', preferred_username: 'bayko' });
+    await sql(db.url, "UPDATE public.users SET cognito_user_id = $1 WHERE handle = 'bayko'", [attacker]);
+
+    const result = await updateIds(pool, db);
+
+    expect(result).toEqual({
+      code: 1,
+      stdout: 'already set: andrewbrown\nnot in Postgres (skipped): mallory@evil.example\n',
+      stderr: `refused bayko: linked to ${attacker}, which is still in the pool, but the account with its verified email bayko@example.com is ${pool.subs.bayko}\n`,
+    });
+    await expect(cognitoIds(db.url)).resolves.toEqual({ andrewbrown: pool.subs.andrewbrown, bayko: attacker });
+  });
+
+  it('skips accounts whose email is not verified or that are not confirmed, and names them', async () => {
+    const [pool, db] = await Promise.all([demoPool(), newDatabase({ migrate: true, seed: true })]);
+    await sql(db.url, "INSERT INTO public.users (handle, display_name, email) VALUES ('carol', 'Carol', 'carol@example.com'), ('dave', 'Dave', 'dave@example.com')");
+    await addAccount(pool, 'carol@example.com', { email_verified: 'false', preferred_username: 'carol' });
+    await cognito.client.send(
+      new AdminCreateUserCommand({
+        UserPoolId: pool.userPoolId,
+        Username: 'dave@example.com',
+        MessageAction: 'SUPPRESS',
+        UserAttributes: [{ Name: 'email', Value: 'dave@example.com' }, { Name: 'email_verified', Value: 'true' }],
+      }),
+    );
+
+    const result = await updateIds(pool, db);
+
+    expect(result).toEqual({
+      code: 0,
+      stderr: '',
+      stdout:
+        `updated andrewbrown: cognito_user_id = ${pool.subs.andrewbrown}\n` +
+        `updated bayko: cognito_user_id = ${pool.subs.bayko}\n` +
+        'email not verified (skipped): carol@example.com\n' +
+        'not confirmed (skipped): dave@example.com (FORCE_CHANGE_PASSWORD)\n',
+    });
+    await expect(cognitoIds(db.url)).resolves.toEqual({ ...pool.subs, carol: null, dave: null });
+  });
+});
+
 describe('db:setup', () => {
   it('migrates, seeds the demo users and sets their Cognito ids', async () => {
     const db = await newDatabase({ migrate: false });
@@ -189,6 +388,22 @@ describe('db:setup', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toBe('no pending migrations\ndemo users: andrewbrown, bayko\nalready set: andrewbrown, bayko\n');
     await expect(cognitoIds(db.url)).resolves.toEqual(cognito.subs);
+  });
+
+  it('exits 1 naming a refused link, after migrating and seeding', async () => {
+    const [pool, db] = await Promise.all([demoPool(), newDatabase({ migrate: true, seed: true })]);
+    const attacker = await addAccount(pool, 'mallory@evil.example', { email_verified: 'true', preferred_username: 'bayko' });
+    await sql(db.url, "UPDATE public.users SET cognito_user_id = $1 WHERE handle = 'bayko'", [attacker]);
+
+    const result = await run('db-setup', [], cognitoEnv({ AWS_COGNITO_USER_POOL_ID: pool.userPoolId, DATABASE_URL: db.url }));
+
+    expect(result).toEqual({
+      code: 1,
+      stdout:
+        'no pending migrations\ndemo users: andrewbrown, bayko\n' +
+        `updated andrewbrown: cognito_user_id = ${pool.subs.andrewbrown}\nnot in Postgres (skipped): mallory@evil.example\n`,
+      stderr: `refused bayko: linked to ${attacker}, which is still in the pool, but the account with its verified email bayko@example.com is ${pool.subs.bayko}\n`,
+    });
   });
 
   it('changes nothing when no user pool is configured', async () => {

@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
+import { DataSource } from 'typeorm';
+import { databaseOptions } from '../../src/database/database.options.js';
+import { CreateUsers1700000000000 } from '../../src/database/migrations/1700000000000-create-users.js';
+import { CreateIdempotencyKeys1700000000001 } from '../../src/database/migrations/1700000000001-create-idempotency-keys.js';
 import { DEMO_USERS } from '../../src/users/demo-users.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { runScript } from '../support/run-script.js';
@@ -64,6 +68,29 @@ describe('db:migrate', () => {
 
     expectOneLineFailure(result, 'db:migrate', /unknown option --revert \(usage: npm run db:migrate -- \[prod\]\)/);
     await expect(query(db.url, "SELECT to_regclass('public.users') AS t")).resolves.toEqual([{ t: null }]);
+  });
+
+  it('refuses to make handles unique ignoring case while some differ only in case, naming them', async () => {
+    const db = await newDatabase({ migrate: false });
+    // The schema before handles were compared ignoring case, which let "Bayko" in beside "bayko".
+    const old = await new DataSource({ ...databaseOptions(db.url), migrations: [CreateUsers1700000000000, CreateIdempotencyKeys1700000000001] }).initialize();
+    await old.runMigrations();
+    await old.destroy();
+    await query(
+      db.url,
+      `INSERT INTO public.users (handle, display_name, email) VALUES
+         ('bayko', 'Andrew Bayko', 'bayko@example.com'), ('Bayko', 'Impostor', 'mallory@evil.example'), ('BAYKO', 'Impostor', 'trudy@evil.example'),
+         ('carol', 'Carol', 'carol@example.com'), ('Carol', 'Carol C', 'carol.c@example.com'), ('andrewbrown', 'Andrew Brown', 'andrew@example.com')`,
+    );
+
+    const result = await run('db-migrate', [], { DATABASE_URL: db.url });
+
+    expectOneLineFailure(result, 'db:migrate', /handles must be unique ignoring case, but these differ only in case: "BAYKO", "Bayko", "bayko"; "Carol", "carol" \(/);
+    await expect(query(db.url, "SELECT to_regclass('public.users_handle_lower_key') AS i")).resolves.toEqual([{ i: null }]);
+    // Once they are told apart, the migration runs.
+    await query(db.url, "DELETE FROM public.users WHERE handle IN ('Bayko', 'BAYKO', 'Carol')");
+    const again = await run('db-migrate', [], { DATABASE_URL: db.url });
+    expect(again).toMatchObject({ code: 0, stderr: '' });
   });
 
   it('fails with one line when no database is configured', async () => {

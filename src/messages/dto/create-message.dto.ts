@@ -1,9 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { registerDecorator, type ValidationArguments } from 'class-validator';
+import { HANDLE_PATTERN } from '../../common/handle.js';
 import { UUID_PATTERN } from '../../common/uuid.js';
 
 export const MAX_MESSAGE_CHARS = 1024;
-const HANDLE = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /**
  * One rule per field, reporting one code: the first that applies. Returns undefined when valid.
@@ -47,7 +47,7 @@ const messageRule: Rule = (value) => {
 
 const handleRule: Rule = (value, dto) => {
   if (isAbsent(value)) return isAbsent(dto.message_group_uuid) ? 'recipient_blank' : undefined;
-  if (typeof value !== 'string' || !HANDLE.test(value.replace(/^@/, ''))) return 'handle_invalid';
+  if (typeof value !== 'string' || !HANDLE_PATTERN.test(value.replace(/^@/, ''))) return 'handle_invalid';
   if (!isAbsent(dto.message_group_uuid)) return 'recipient_ambiguous';
   return undefined;
 };
