@@ -12,6 +12,7 @@ import {
   type AttributeType,
   type UserType,
 } from '@aws-sdk/client-cognito-identity-provider';
+import { TIMEOUTS } from '../common/timeouts.js';
 import type { AppConfig } from '../config/config.js';
 
 /**
@@ -25,6 +26,7 @@ export function createCognitoClient(config: Pick<AppConfig, 'aws' | 'cognito'>):
     // An explicit endpoint either way: AWS's own when none is configured, so AWS_ENDPOINT_URL is ignored.
     endpoint: config.cognito.endpoint ?? `https://cognito-idp.${config.aws.region}.amazonaws.com`,
     maxAttempts: local ? 2 : 3,
+    requestHandler: { connectionTimeout: TIMEOUTS.cognito.connectMs, requestTimeout: TIMEOUTS.cognito.requestMs, throwOnRequestTimeout: true },
     ...(local ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
   });
 }

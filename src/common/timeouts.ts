@@ -28,6 +28,7 @@ export const TIMEOUTS = {
   cognito: {
     /** Fetching the pool's signing keys (JWKS). */
     jwksMs: 3_000,
+    connectMs: 2_000,
     /** One admin API call of the scripts (list users, create pool, …). */
     requestMs: 5_000,
   },

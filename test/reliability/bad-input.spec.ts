@@ -9,9 +9,9 @@ import { ServiceStack, type StackUser } from './service-stack.js';
 import { auditTable } from './table-audit.js';
 
 /*
- * Bad input (issue 6, reliability 3): property-based tests (fast-check) of POST bodies, query
- * strings, path parameters, cursors, headers and tokens, 1,000 cases each, against one running
- * service. Every answer: never a 5xx; every refusal a JSON error body {statusCode, error, message}
+ * Bad input (issue 6, reliability 3; issue 10): property-based tests (fast-check) of POST bodies
+ * (nesting, size and width bombs included), query strings, path parameters, the public routes,
+ * cursors, headers and tokens, 1,000 cases each, against one running service. Every answer: never a 5xx; every refusal a JSON error body {statusCode, error, message}
  * without a stack trace. Around each property the table is audited: the messages added are exactly
  * those of the requests answered 200 (a rejected request changes nothing), and the conversations
  * stay as they were.
@@ -67,11 +67,12 @@ async function checkRequests<T>(name: string, arbitrary: fc.Arbitrary<T>, toRequ
   await fc.assert(
     fc.asyncProperty(arbitrary, async (value) => {
       cases++;
-      const res = await stack.api.send(toRequest(value));
+      const req = toRequest(value);
+      const res = await stack.api.send(req);
       statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
       expect(res.status).toBeLessThan(500);
       if (res.status !== 200) expect({ clean: isCleanErrorBody(res), status: res.status, text: res.text.slice(0, 300) }).toMatchObject({ clean: true });
-      if (res.status === 200 && (res.body as { uuid?: string })?.uuid && !Array.isArray(res.body)) accepted.add((res.body as { uuid: string }).uuid);
+      if (res.status === 200 && req.method === 'POST' && (res.body as { uuid?: string })?.uuid) accepted.add((res.body as { uuid: string }).uuid);
       expectAnswer?.(value, res);
     }),
     { numRuns: RUNS },
@@ -121,9 +122,22 @@ describe('POST bodies', () => {
     const pollution = fc
       .tuple(fc.constantFrom(...pollutionKeys), fc.jsonValue({ maxDepth: 2 }))
       .map(([key, value]) => `{"message":"hi","message_group_uuid":"${group}","${key}":${JSON.stringify(value)},"__proto__":{"handle":"${bob.handle}","isAdmin":true}}`);
+    // Nesting and size bombs in any field: deeper than a body may nest, up to the 64 KB limit and over it.
+    const field = fc.constantFrom('message', 'handle', 'message_group_uuid', 'extra');
+    const depthBomb = fc
+      .tuple(field, fc.integer({ min: 17, max: 20_000 }), fc.constantFrom('[', '{"a":'))
+      .map(([name, depth, open]) => `{"message":"hi","${name}":${open.repeat(depth)}1${(open === '[' ? ']' : '}').repeat(depth)}}`);
+    const sizeBomb = fc
+      .tuple(field, fc.integer({ min: 60_000, max: 70_000 }))
+      .map(([name, size]) => `{"message":"hi","${name}":${JSON.stringify('x'.repeat(size))}}`);
+    const wideBomb = fc.integer({ min: 1000, max: 6000 }).map((n) => `{"message":"hi","handle":"${bob.handle}",${Array.from({ length: n }, (_, i) => `"k${i}":[]`).join(',')}}`);
     const body = fc.oneof(
       shaped,
       pollution,
+      depthBomb,
+      sizeBomb,
+      wideBomb,
+      fc.jsonValue({ maxDepth: 40 }).map((v) => JSON.stringify({ message: 'deep', handle: bob.handle, extra: v })),
       fc.jsonValue().map((v) => JSON.stringify(v) ?? 'null'),
       fc.string({ unit: 'binary', maxLength: 200 }),
       fc.constantFrom('', '{', '{"message":', 'null', '[]', '"text"', '{"message":"a","handle":"b"', '\ufeff{"message":"bom"}'),
@@ -179,7 +193,30 @@ describe('path parameters', () => {
       path: `/api/messages/${seg}${paged ? '?limit=2' : ''}`,
       headers: bearer(),
     }), ([seg], res) => {
-      if (seg === group) expect(res.status).toBe(200);
+      if (seg.toLowerCase() === group) expect(res.status).toBe(200);
+      else expect([400, 404]).toContain(res.status);
+    });
+  }, 180_000);
+});
+
+describe('public routes', () => {
+  it('never answer 5xx for any handle in /api/users/@:handle/short, nor for odd queries on the public routes', async () => {
+    const handle = fc.oneof(
+      fc.constantFrom(bob.handle, bob.handle.toUpperCase(), `${bob.handle}%00`, '%00', `a%00b`, 'nobody_here', '@', '%40', '%2F', '..', '%2e%2e', '%FF', '%', '%ZZ', 'a%20b'),
+      anyString.map(encodeURIComponent),
+      fc.stringMatching(/^[%0-9A-Za-z._~!$&'()*+,;=:@-]{0,70}$/),
+      fc.string({ minLength: 2000, maxLength: 5000 }).map(encodeURIComponent),
+    );
+    const query = fc.oneof(fc.constant(''), fc.array(fc.tuple(anyString, anyString), { maxLength: 4 }).map((pairs) => `?${pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&')}`));
+    const route = fc.oneof(
+      { arbitrary: fc.tuple(handle, query).map(([h, q]) => ({ path: `/api/users/@${h}/short${q}`, handle: h })), weight: 4 },
+      query.map((q) => ({ path: `/api/health${q}`, handle: undefined })),
+      query.map((q) => ({ path: `/api/docs/openapi.json${q}`, handle: undefined })),
+    );
+
+    await checkRequests('public routes', route, ({ path }) => ({ path }), ({ handle }, res) => {
+      if (handle === undefined) expect(res.status).toBe(200);
+      else if (handle.toLowerCase() === bob.handle.toLowerCase()) expect(res.status).toBe(200);
       else expect([400, 404]).toContain(res.status);
     });
   }, 180_000);
