@@ -50,12 +50,24 @@ describe('npm run ddb:replay-stream', () => {
     const group = randomUUID();
     const at = '2024-05-02T09:00:00.000000+00:00';
     await db.repository.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: at, message: 'hi', other: bob });
+    await db.repository.putMessageGroup({ owner_user_uuid: bob.uuid, message_group_uuid: group, last_reply_at: at, message: 'hi', other: alice });
     await db.repository.putMessage({ message_group_uuid: group, message: 'hi', sender: alice, created_at: at });
 
     const result = await runScript('ddb-replay-stream', [group], env);
 
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`  GRP#${alice.uuid}: already at ${at}\n`);
+    expect(result.stdout).toContain(`  GRP#${bob.uuid}: already at ${at}\n`);
+  });
+
+  it('fails with one line for a conversation whose members are nowhere (no member items, no group items)', async () => {
+    const group = randomUUID();
+    await db.repository.putMessage({ message_group_uuid: group, message: 'alone', sender: alice, created_at: '2024-05-03T09:00:00.000000+00:00' });
+
+    const result = await runScript('ddb-replay-stream', [group], env);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`ddb:replay-stream: conversation ${group}: 0 member(s) found, 2 expected (member items, or group items for an older conversation)\n`);
   });
 
   it('rejects a missing or malformed message_group_uuid with the usage line', async () => {

@@ -28,7 +28,6 @@ runScript('ddb:replay-stream', async ({ args, config, out }) => {
     out(`conversation ${group}: newest message ${newest.created_at} by @${newest.user_handle}: ${JSON.stringify(preview(newest.message))}`);
 
     const { members } = await new MessageGroupProjector(repository).project(newest);
-    if (members.length === 0) throw new Error(`conversation ${group} has no message-group items to rebuild`);
     for (const member of [...members].sort((a, b) => a.owner_user_uuid.localeCompare(b.owner_user_uuid))) {
       const state = member.moved ? `moved forward to ${member.last_reply_at}` : `already at ${member.last_reply_at}`;
       const removed = member.removed > 0 ? `, removed ${member.removed} older item${member.removed === 1 ? '' : 's'}` : '';

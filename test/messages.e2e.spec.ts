@@ -4,7 +4,8 @@ import { getDataSourceToken } from '@nestjs/typeorm';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
 import { formatTimestamp, parseTimestamp } from '../src/dynamodb/timestamp.js';
-import { MessagesRepository } from '../src/dynamodb/messages.repository.js';
+import { MessagesRepository, type MessageItem } from '../src/dynamodb/messages.repository.js';
+import { MessageGroupProjector } from '../src/stream/message-group.projector.js';
 import { IdempotencyService } from '../src/messages/idempotency.service.js';
 import { startApiStack, type ApiStack, type TestUser } from './support/api-stack.js';
 
@@ -108,7 +109,7 @@ describe('POST /api/messages to a handle (pattern C)', () => {
 describe('a first message whose write fails', () => {
   const lostConnection = () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
 
-  it('answers 503 and leaves no conversation behind', async () => {
+  it('answers 503 and shows no conversation in either list; the retry lands in the same conversation', async () => {
     const [a, b] = await pair();
     const putMessage = jest.spyOn(stack.app.get(MessagesRepository), 'putMessage').mockRejectedValueOnce(lostConnection());
 
@@ -118,21 +119,27 @@ describe('a first message whose write fails', () => {
     expect(res.status).toBe(503);
     expect((await stack.repository.listMessageGroups(a.uuid, { limit: 10 })).items).toEqual([]);
     expect((await stack.repository.listMessageGroups(b.uuid, { limit: 10 })).items).toEqual([]);
+    const retry = await post(a, { message: 'first', handle: b.handle });
+    expect(retry.status).toBe(200);
+    expect((await stack.repository.listMembers(retry.body.message_group_uuid)).map((m) => m.owner_user_uuid).sort()).toEqual([a.uuid, b.uuid].sort());
+    expect((await stack.repository.listAllMessages(retry.body.message_group_uuid)).map((m) => m.message)).toEqual(['first']);
   });
 
-  it('keeps the conversation when the other member replied into it meanwhile', async () => {
+  it('hides nothing the other member wrote meanwhile: their reply reaches both lists', async () => {
     const [a, b] = await pair();
+    let reply: MessageItem | undefined;
     const putMessage = jest.spyOn(stack.app.get(MessagesRepository), 'putMessage').mockImplementationOnce(async (input) => {
-      await stack.repository.putMessage({ message_group_uuid: input.message_group_uuid, message: 'hello from b', sender: b });
+      reply = await stack.repository.putMessage({ message_group_uuid: input.message_group_uuid, message: 'hello from b', sender: b });
       throw lostConnection();
     });
 
     const res = await post(a, { message: 'first', handle: b.handle });
-
     putMessage.mockRestore();
+    await new MessageGroupProjector(stack.repository).project(reply!); // what the stream does with b's message
+
     expect(res.status).toBe(503);
     const [groupOfA] = (await stack.repository.listMessageGroups(a.uuid, { limit: 10 })).items;
-    expect(groupOfA).toBeDefined();
+    expect(groupOfA).toMatchObject({ message_group_uuid: reply!.message_group_uuid, message: 'hello from b', user_handle: b.handle });
     expect((await stack.repository.listMessageGroups(b.uuid, { limit: 10 })).items.map((g) => g.message_group_uuid)).toEqual([groupOfA.message_group_uuid]);
     expect((await stack.repository.listAllMessages(groupOfA.message_group_uuid)).map((m) => m.message)).toEqual(['hello from b']);
     expect((await api().get(`/api/messages/${groupOfA.message_group_uuid}`).set(auth(b))).status).toBe(200);

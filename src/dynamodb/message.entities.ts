@@ -15,6 +15,12 @@ import { MESSAGE_TABLE } from './table.definition.js';
  */
 export const MESSAGE_PREFIX = 'MSG#';
 export const GROUP_PREFIX = 'GRP#';
+/**
+ * Sort-key prefix of a member item in its conversation's partition. Message sks are timestamps
+ * (they start with a digit), so member items sort after every message: the original tools' queries
+ * (`begins_with(sk, year)`) never see them, and this project's message queries stay below the prefix.
+ */
+export const MEMBER_PREFIX = 'MEMBER#';
 
 const stripPrefix = (prefix: string) => (value?: string) =>
   value !== undefined && value.startsWith(prefix) ? value.slice(prefix.length) : value;
@@ -65,13 +71,48 @@ const messageGroupSchema = {
 } as const;
 
 /**
+ * A member of a conversation, in the conversation's own partition (`MSG#{group}` / `MEMBER#{user}`):
+ * the strongly consistent record of who is in it and of the member's list item, which the
+ * projector moves forward. It carries no `message_group_uuid`, so the sparse index never sees it.
+ * - `user_*`: the other member, as last seen (refreshed by each of their messages).
+ * - `last_reply_at`, `message`: the newest message projected for this member (absent: none yet).
+ * - `group_sk`: the sk of the member's `GRP#` item; `pending` while that item does not yet show
+ *   `last_reply_at`; `stale`: sks of this member's older `GRP#` items of the conversation, to delete.
+ * - `version`: every change is conditional on it (optimistic concurrency, no transactions).
+ */
+const memberSchema = {
+  model: { entity: 'member', version: '1', service: 'cruddur' },
+  attributes: {
+    message_group_uuid: { type: 'string', required: true, field: MESSAGE_TABLE.partitionKey, get: stripPrefix(MESSAGE_PREFIX) },
+    owner_user_uuid: { type: 'string', required: true, field: MESSAGE_TABLE.sortKey, get: stripPrefix(MEMBER_PREFIX) },
+    ...sender,
+    last_reply_at: { type: 'string' },
+    message: { type: 'string' },
+    group_sk: { type: 'string' },
+    pending: { type: 'boolean' },
+    stale: { type: 'set', items: 'string' },
+    version: { type: 'number', required: true },
+  },
+  indexes: {
+    byConversation: {
+      pk: { field: MESSAGE_TABLE.partitionKey, composite: ['message_group_uuid'], template: `${MESSAGE_PREFIX}\${message_group_uuid}`, casing: 'none' },
+      sk: { field: MESSAGE_TABLE.sortKey, composite: ['owner_user_uuid'], template: `${MEMBER_PREFIX}\${owner_user_uuid}`, casing: 'none' },
+    },
+  },
+} as const;
+
+/**
  * A new service (and new entities) per client: ElectroDB binds the client and table to the entity
  * objects themselves, so entities shared between two services would talk to the last one's table.
  */
 export function createMessagesService(client: DynamoDBClient, table: string) {
-  return new Service({ message: new Entity(messageSchema), messageGroup: new Entity(messageGroupSchema) }, { client, table });
+  return new Service(
+    { message: new Entity(messageSchema), messageGroup: new Entity(messageGroupSchema), member: new Entity(memberSchema) },
+    { client, table },
+  );
 }
 
 export type MessageItem = EntityItem<MessagesService['entities']['message']>;
 export type MessageGroupItem = EntityItem<MessagesService['entities']['messageGroup']>;
+export type MemberItem = EntityItem<MessagesService['entities']['member']>;
 export type MessagesService = ReturnType<typeof createMessagesService>;

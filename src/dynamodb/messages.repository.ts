@@ -3,13 +3,15 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { randomUUID } from 'node:crypto';
 import {
   createMessagesService,
+  MEMBER_PREFIX,
+  type MemberItem,
   type MessageGroupItem,
   type MessageItem,
   type MessagesService,
 } from './message.entities.js';
 import { formatTimestamp, nextMicrosecond, nowTimestamp, parseTimestamp } from './timestamp.js';
 
-export type { MessageGroupItem, MessageItem } from './message.entities.js';
+export type { MemberItem, MessageGroupItem, MessageItem } from './message.entities.js';
 
 export interface UserRef {
   uuid: string;
@@ -45,6 +47,14 @@ export interface NewMessageGroup {
   message: string;
   /** The other member of the conversation. */
   other: UserRef;
+}
+
+/** A member's list item to move to: the newest message projected for the member. */
+export interface MemberTarget {
+  last_reply_at: string;
+  message: string;
+  /** The other member, when the message tells something newer about them (their own message). */
+  other?: UserRef;
 }
 
 /** Called after a message item was written (the local change-capture emulator listens here). */
@@ -171,16 +181,13 @@ export class MessagesRepository {
 
   /** Whether the conversation has any message (a strongly consistent read). */
   async hasMessages(message_group_uuid: string): Promise<boolean> {
-    const { data } = await this.service.entities.message.query
-      .byConversation({ message_group_uuid })
-      .go({ limit: 1, consistent: true, ...READ });
+    const { data } = await this.messagesOf(message_group_uuid).go({ limit: 1, consistent: true, ...READ });
     return data.length > 0;
   }
 
   /** Pattern A: one page of a conversation's messages, newest first. O(page). */
   async listMessages(message_group_uuid: string, page: PageRequest): Promise<Page<MessageItem>> {
-    const query = this.service.entities.message.query.byConversation({ message_group_uuid });
-    const { data, cursor } = await (page.before ? query.lt({ created_at: page.before }) : query).go({
+    const { data, cursor } = await this.messagesOf(message_group_uuid, page.before).go({
       order: 'desc',
       limit: page.limit,
       ...READ,
@@ -209,10 +216,84 @@ export class MessagesRepository {
 
   /** Every message of a conversation, oldest first (all pages). For scripts and repairs. */
   async listAllMessages(message_group_uuid: string): Promise<MessageItem[]> {
-    const { data } = await this.service.entities.message.query
-      .byConversation({ message_group_uuid })
-      .go({ pages: 'all', order: 'asc', ...READ });
+    const { data } = await this.messagesOf(message_group_uuid).go({ pages: 'all', order: 'asc', ...READ });
     return data;
+  }
+
+  /** The conversation's message items (sks below the member items'), optionally older than `before`. */
+  private messagesOf(message_group_uuid: string, before?: string) {
+    return this.service.entities.message.query.byConversation({ message_group_uuid }).lt({ created_at: before ?? MEMBER_PREFIX });
+  }
+
+  /** A member of a conversation (a strongly consistent read); undefined when the user is none. */
+  async getMember(message_group_uuid: string, owner_user_uuid: string): Promise<MemberItem | undefined> {
+    const { data } = await this.service.entities.member.get({ message_group_uuid, owner_user_uuid }).go({ consistent: true, ...READ });
+    return data ?? undefined;
+  }
+
+  /** Every member of a conversation (a strongly consistent query of its partition's member items). */
+  async listMembers(message_group_uuid: string): Promise<MemberItem[]> {
+    const { data } = await this.service.entities.member.query
+      .byConversation({ message_group_uuid })
+      .begins({ owner_user_uuid: '' })
+      .go({ pages: 'all', consistent: true, ...READ });
+    return data;
+  }
+
+  /**
+   * Writes a member item unless the member already has one (then nothing changes). A new member
+   * of a new conversation has no list item yet; one rebuilt from an older conversation's group
+   * items starts at them. Returns whether this call created it.
+   */
+  async putMember(member: Omit<MemberItem, 'version'>): Promise<boolean> {
+    try {
+      await this.service.entities.member.create({ ...member, version: 0 }).go(WRITE);
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Moves a member's target forward (its list item is then `pending`) if the member item is still
+   * at `version`; the member's current group item, and an earlier target whose item may have been
+   * written, become stale. False when the member item changed meanwhile.
+   */
+  async advanceMember(member: MemberItem, target: MemberTarget): Promise<boolean> {
+    const stale = [member.group_sk, member.pending ? member.last_reply_at : undefined].filter((sk): sk is string => sk !== undefined);
+    const other = target.other ? { user_uuid: target.other.uuid, user_display_name: target.other.display_name, user_handle: target.other.handle } : {};
+    let update = this.service.entities.member
+      .update(memberKey(member))
+      .set({ last_reply_at: target.last_reply_at, message: target.message, pending: true, version: member.version + 1, ...other });
+    if (stale.length) update = update.add({ stale });
+    return this.conditionally(update.where(({ version }, { eq }) => eq(version, member.version)).go(WRITE));
+  }
+
+  /**
+   * Records that the member's list item now shows its target, at `group_sk`, and that the `deleted`
+   * stale items are gone, if the member item is still at `version`.
+   */
+  async completeMember(member: MemberItem, group_sk: string, deleted: string[] = []): Promise<boolean> {
+    let update = this.service.entities.member.update(memberKey(member)).set({ group_sk, version: member.version + 1 }).remove(['pending']);
+    if (deleted.length) update = update.delete({ stale: deleted });
+    return this.conditionally(update.where(({ version }, { eq }) => eq(version, member.version)).go(WRITE));
+  }
+
+  /** Forgets stale group-item sks once their items are deleted (whatever the member item's version). */
+  async forgetStale(member: MemberItem, sks: string[]): Promise<void> {
+    if (sks.length === 0) return;
+    await this.service.entities.member.patch(memberKey(member)).delete({ stale: sks }).go(WRITE);
+  }
+
+  private async conditionally(write: Promise<unknown>): Promise<boolean> {
+    try {
+      await write;
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
   }
 
   /** Every item of the table, as stored (all pages). For operators; O(table). */
@@ -257,7 +338,7 @@ export class MessagesRepository {
     const { data } = await this.service.entities.messageGroup.query
       .byOwner({ owner_user_uuid })
       .where(({ user_uuid }, { eq }) => eq(user_uuid, other_user_uuid))
-      .go({ pages: 'all', order: 'desc', ...READ });
+      .go({ pages: 'all', order: 'desc', consistent: true, ...READ });
     return data[0];
   }
 
@@ -278,6 +359,10 @@ export class MessagesRepository {
     return data;
   }
 
+}
+
+function memberKey(member: Pick<MemberItem, 'message_group_uuid' | 'owner_user_uuid'>) {
+  return { message_group_uuid: member.message_group_uuid, owner_user_uuid: member.owner_user_uuid };
 }
 
 function groupAttributes(input: NewMessageGroup): Omit<MessageGroupItem, 'last_reply_at'> {

@@ -6,8 +6,7 @@ import { v5 as uuidv5 } from 'uuid';
 import { validationCodes } from '../common/api-validation.pipe.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { ConfigError, type AppConfig } from '../config/config.js';
-import { MessagesRepository, type MessageGroupItem, type MessageItem, type UserRef } from '../dynamodb/messages.repository.js';
-import { nowTimestamp } from '../dynamodb/timestamp.js';
+import { MessagesRepository, type MessageItem, type UserRef } from '../dynamodb/messages.repository.js';
 import type { User } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
 import { ConversationCursor } from './conversation.cursor.js';
@@ -16,6 +15,7 @@ import type { CreatedMessageView, MessageGroupView, MessageView } from './dto/me
 import { DEFAULT_PAGE_SIZE, type PageQueryDto } from './dto/page-query.dto.js';
 import { RATE_LIMIT_POLICIES } from '../rate-limit/rate-limit.policies.js';
 import { RateLimiterService } from '../rate-limit/rate-limiter.service.js';
+import { buildMembersFromGroupItems, MessageGroupProjector } from '../stream/message-group.projector.js';
 import { IdempotencyService, type WritePlan } from './idempotency.service.js';
 
 export interface PageOf<T> {
@@ -43,6 +43,7 @@ export class MessagesService {
     @Inject(UsersService) private readonly users: UsersService,
     @Inject(IdempotencyService) private readonly idempotency: IdempotencyService,
     @Inject(RateLimiterService) private readonly rateLimits: RateLimiterService,
+    @Inject(MessageGroupProjector) private readonly projector: MessageGroupProjector,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     if (!config.cursorSecret) throw new ConfigError('Invalid configuration: CURSOR_SECRET is required when APP_ENV=aws');
@@ -117,63 +118,58 @@ export class MessagesService {
     if (existing) return this.reply(user, existing, text, plan);
 
     await this.rateLimits.consume(RATE_LIMIT_POLICIES.newConversations, `user:${user.uuid}`);
-    const at = plan?.created_at ?? nowTimestamp();
     assertWithinLease(plan);
-    const groups = await Promise.allSettled([
-      this.repository.putMessageGroup({ owner_user_uuid: user.uuid, message_group_uuid, last_reply_at: at, message: text, other }),
-      this.repository.putMessageGroup({ owner_user_uuid: other.uuid, message_group_uuid, last_reply_at: at, message: text, other: userRef(user) }),
+    // The members first: from then on both are members (on every task: a strongly consistent read
+    // finds them), and a first message from the other side at the same moment finds the same
+    // conversation. Without a message yet, the conversation is in nobody's list.
+    await Promise.all([
+      this.repository.putMember({ message_group_uuid, owner_user_uuid: user.uuid, ...otherFields(other) }),
+      this.repository.putMember({ message_group_uuid, owner_user_uuid: other.uuid, ...otherFields(userRef(user)) }),
     ]);
-    try {
-      const failed = groups.find((g) => g.status === 'rejected');
-      if (failed) throw failed.reason;
-      const item = await this.repository.putMessage({ message_group_uuid, message: text, sender: userRef(user), created_at: at, message_uuid: plan?.message_uuid });
-      for (const owner of [user.uuid, other.uuid]) this.memberships.set(`${owner}:${message_group_uuid}`, true);
-      return toCreatedView(item);
-    } catch (error) {
-      await this.rollBackNewConversation(message_group_uuid, [user.uuid, other.uuid], groups);
-      throw error;
-    }
-  }
-
-  /**
-   * Leave nothing half-written: without a message the new conversation must not appear in either
-   * list. But when it does have one (the other member replied into it meanwhile, or this message was
-   * stored and only its answer was lost), its group items stay: deleting them would hide a message.
-   * When that cannot be known (DynamoDB is failing), they stay too, and a retry completes them.
-   */
-  private async rollBackNewConversation(message_group_uuid: string, members: string[], groups: PromiseSettledResult<MessageGroupItem>[]): Promise<void> {
-    const hasMessages = await this.repository.hasMessages(message_group_uuid).catch(() => true);
-    if (hasMessages) return;
-    for (const member of members) this.memberships.delete(`${member}:${message_group_uuid}`);
-    const results = await Promise.allSettled(
-      groups.flatMap((g) => (g.status === 'fulfilled' ? [this.repository.deleteMessageGroup(g.value.owner_user_uuid, g.value.last_reply_at, message_group_uuid)] : [])),
-    );
-    const failures = results.filter((r) => r.status === 'rejected').length;
-    if (failures) this.logger.warn(`conversation ${message_group_uuid}: ${failures} group item(s) of a failed first message left behind; a retry completes them`);
+    for (const owner of [user.uuid, other.uuid]) this.memberships.set(`${owner}:${message_group_uuid}`, true);
+    const item = await this.repository.putMessage({
+      message_group_uuid,
+      message: text,
+      sender: userRef(user),
+      created_at: plan?.created_at,
+      message_uuid: plan?.message_uuid,
+    });
+    // Both lists show the new conversation at once; the stream projects the message again (a no-op),
+    // or, should this fail, in its place.
+    await this.projector.project(item).catch((error: unknown) => {
+      this.logger.warn(`conversation ${message_group_uuid}: lists not updated yet (the stream will): ${error instanceof Error ? error.message : String(error)}`);
+    });
+    return toCreatedView(item);
   }
 
   /**
    * The owner's conversation with the other user, if any: the one with the deterministic id when the
-   * owner is a member (remembered, or on the index), else one the original tools started. A found
-   * one counts as a confirmed membership.
+   * owner is a member (remembered, or its member item), else one the original tools started (random
+   * ids), found in the owner's own list. Both reads are strongly consistent. A found one counts as a
+   * confirmed membership.
    */
   private async findConversation(ownerUuid: string, otherUuid: string, deterministic: string): Promise<string | undefined> {
     if (this.memberships.has(`${ownerUuid}:${deterministic}`)) return deterministic;
-    const members = await this.repository.listConversationMembers(deterministic);
-    // Conversations started by the original tools have random ids.
-    const found = members.some((m) => m.owner_user_uuid === ownerUuid)
+    const found = (await this.repository.getMember(deterministic, ownerUuid))
       ? deterministic
       : (await this.repository.findMessageGroupWith(ownerUuid, otherUuid))?.message_group_uuid;
     if (found) this.memberships.set(`${ownerUuid}:${found}`, true);
     return found;
   }
 
-  /** Resolves when the caller is a member of the conversation; 404 when not (or when it does not exist). */
+  /**
+   * Resolves when the caller is a member of the conversation (its member item, a strongly
+   * consistent read); 404 when not, or when it does not exist. A conversation of the original tools
+   * has no member items until first used: its group items on the index tell, and they are built.
+   */
   private async membership(user: User, messageGroupUuid: string): Promise<void> {
     const key = `${user.uuid}:${messageGroupUuid}`;
     if (this.memberships.has(key)) return;
-    const members = await this.repository.listConversationMembers(messageGroupUuid);
-    if (!members.some((m) => m.owner_user_uuid === user.uuid)) throw new NotFoundException('Conversation not found');
+    if (!(await this.repository.getMember(messageGroupUuid, user.uuid))) {
+      const groupItems = await this.repository.listConversationMembers(messageGroupUuid);
+      if (!groupItems.some((g) => g.owner_user_uuid === user.uuid)) throw new NotFoundException('Conversation not found');
+      await buildMembersFromGroupItems(this.repository, messageGroupUuid, groupItems);
+    }
     this.memberships.set(key, true);
   }
 
@@ -202,6 +198,11 @@ function assertWithinLease(plan?: WritePlan): void {
 /** The id a new conversation between two users gets: the same whoever writes first. */
 function newConversationId(a: string, b: string): string {
   return uuidv5([a, b].sort().join(':'), CONVERSATION_NAMESPACE);
+}
+
+/** A member item's fields describing the other member. */
+function otherFields(other: UserRef) {
+  return { user_uuid: other.uuid, user_display_name: other.display_name, user_handle: other.handle };
 }
 
 function userRef(user: Pick<User, 'uuid' | 'display_name' | 'handle'>): UserRef {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { MessagesRepository, UserRef } from '../dynamodb/messages.repository.js';
+import type { MessageItem, MessagesRepository, UserRef } from '../dynamodb/messages.repository.js';
+import { MessageGroupProjector } from '../stream/message-group.projector.js';
 import { formatTimestamp, nowMicros, type Micros } from '../dynamodb/timestamp.js';
 
 export interface SeededConversation {
@@ -42,9 +43,9 @@ const LINES: readonly string[] = [
 
 /**
  * Writes the demo users' long conversation (a opens, then they alternate), one minute apart and
- * ending a minute before `now`: every message item, then both members' group items, `a`'s last, so
- * an interrupted run is redone on the next one. Does nothing when `a` already has a conversation
- * with `b`.
+ * ending a minute before `now`: both member items, every message item, then both members' list
+ * items through the projector (as the stream would), so an interrupted run is redone on the next
+ * one. Does nothing when `a` already has a conversation with `b`.
  */
 export async function seedDemoConversation(
   repo: MessagesRepository,
@@ -57,7 +58,10 @@ export async function seedDemoConversation(
 
   const message_group_uuid = randomUUID();
   const now = options.now ?? nowMicros();
-  let last = { created_at: '', message: '' };
+  for (const [owner, other] of [[a, b], [b, a]]) {
+    await repo.putMember({ message_group_uuid, owner_user_uuid: owner.uuid, user_uuid: other.uuid, user_display_name: other.display_name, user_handle: other.handle });
+  }
+  let last: MessageItem | undefined;
   for (const [i, message] of LINES.entries()) {
     last = await repo.putMessage({
       message_group_uuid,
@@ -66,8 +70,6 @@ export async function seedDemoConversation(
       created_at: formatTimestamp(now - (LINES.length - i) * MINUTE),
     });
   }
-  for (const [owner, other] of [[b, a], [a, b]]) {
-    await repo.putMessageGroup({ owner_user_uuid: owner.uuid, message_group_uuid, last_reply_at: last.created_at, message: last.message, other });
-  }
+  await new MessageGroupProjector(repo).project(last!);
   return { created: true, message_group_uuid, messages: LINES.length };
 }

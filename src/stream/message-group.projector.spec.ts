@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { testUser, useTestTable } from '../../test/support/dynamodb.js';
 import type { UserRef } from '../dynamodb/messages.repository.js';
 import { formatTimestamp, parseTimestamp } from '../dynamodb/timestamp.js';
-import { MessageGroupProjector } from './message-group.projector.js';
+import { MembersNotFoundError, MessageGroupProjector } from './message-group.projector.js';
 
 const db = useTestTable();
 
@@ -126,11 +126,15 @@ describe('MessageGroupProjector', () => {
   it('treats a legacy timestamp of the same instant as already projected', async () => {
     const group = randomUUID();
     await putRaw({ pk: `GRP#${alice.uuid}`, sk: '2023-04-05T18:27:02', message_group_uuid: group, message: 'legacy', user_uuid: bob.uuid, user_display_name: 'Bob B', user_handle: 'bob' });
+    await putRaw({ pk: `GRP#${bob.uuid}`, sk: '2023-04-05T18:27:02', message_group_uuid: group, message: 'legacy', user_uuid: alice.uuid, user_display_name: 'Alice A', user_handle: 'alice' });
 
     const result = await projector.project({ message_group_uuid: group, created_at: '2023-04-05T18:27:02.000000+00:00', message: 'same instant' });
 
-    expect(result.members).toEqual([{ owner_user_uuid: alice.uuid, moved: false, last_reply_at: '2023-04-05T18:27:02', removed: 0 }]);
-    expect(await groupItems(group)).toEqual({ alice: [['2023-04-05T18:27:02', 'legacy', 'bob']] });
+    expect(result.members.map((m) => [m.moved, m.last_reply_at, m.removed])).toEqual([
+      [false, '2023-04-05T18:27:02', 0],
+      [false, '2023-04-05T18:27:02', 0],
+    ]);
+    expect(await groupItems(group)).toEqual({ alice: [['2023-04-05T18:27:02', 'legacy', 'bob']], bob: [['2023-04-05T18:27:02', 'legacy', 'alice']] });
   });
 
   it('projects a legacy message timestamp verbatim', async () => {
@@ -144,13 +148,15 @@ describe('MessageGroupProjector', () => {
     });
   });
 
-  it('writes nothing for a conversation without group items', async () => {
+  it('fails, writing nothing, for a conversation whose members are not there (the stream retries the record)', async () => {
     const group = randomUUID();
 
-    const result = await projector.project({ message_group_uuid: group, created_at: '2024-01-06T00:00:00.000000+00:00', message: 'orphan' });
+    await expect(projector.project({ message_group_uuid: group, created_at: '2024-01-06T00:00:00.000000+00:00', message: 'orphan' })).rejects.toThrow(
+      MembersNotFoundError,
+    );
 
-    expect(result.members).toEqual([]);
     expect(await groupItems(group)).toEqual({});
+    expect(await db.repository.listMembers(group)).toEqual([]);
   });
 
   it('converges when 40 projections of one conversation run at once: one item per member, the newest message', async () => {

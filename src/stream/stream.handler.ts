@@ -5,7 +5,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { loadConfig } from '../config/config.js';
 import { createDynamoDbClient } from '../dynamodb/dynamodb.client.js';
-import { MESSAGE_PREFIX } from '../dynamodb/message.entities.js';
+import { MEMBER_PREFIX, MESSAGE_PREFIX } from '../dynamodb/message.entities.js';
 import { MessagesRepository } from '../dynamodb/messages.repository.js';
 import { compareTimestamps } from '../dynamodb/timestamp.js';
 import { MessageGroupProjector, type ConversationProjection, type ProjectedMessage } from './message-group.projector.js';
@@ -77,10 +77,19 @@ export function messageOf(record: DynamoDBRecord): ProjectedMessage | undefined 
   const image = record.dynamodb?.NewImage;
   if (!image) throw new Error(`INSERT of ${pk} carries no NewImage (the stream must be NEW_IMAGE)`);
   const item = unmarshall(image as Record<string, AttributeValue>);
+  if (typeof item.sk === 'string' && item.sk.startsWith(MEMBER_PREFIX)) return undefined; // a member item, not a message
   if (typeof item.sk !== 'string' || typeof item.message !== 'string') {
     throw new Error(`INSERT of ${pk} is not a message item (sk and message must be strings)`);
   }
-  return { message_group_uuid: pk.slice(MESSAGE_PREFIX.length), created_at: item.sk, message: item.message };
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  return {
+    message_group_uuid: pk.slice(MESSAGE_PREFIX.length),
+    created_at: item.sk,
+    message: item.message,
+    user_uuid: text(item.user_uuid),
+    user_display_name: text(item.user_display_name),
+    user_handle: text(item.user_handle),
+  };
 }
 
 function newestMessagePerConversation(records: DynamoDBRecord[]): Map<string, ProjectedMessage> {
