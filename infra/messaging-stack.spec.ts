@@ -144,7 +144,7 @@ describe('MessagingStack', () => {
         DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(prod, prod.projector.failureQueue), 'Arn'] } } },
       });
       expect(mapping.FilterCriteria.Filters.map((f: { Pattern: string }) => JSON.parse(f.Pattern))).toEqual([
-        { eventName: ['INSERT'], dynamodb: { Keys: { pk: { S: [{ prefix: 'MSG#' }] } } } },
+        { eventName: ['INSERT'], dynamodb: { Keys: { pk: { S: [{ prefix: 'MSG#' }] } }, NewImage: { message_uuid: { S: [{ exists: true }] } } } },
       ]);
     });
 

@@ -105,7 +105,11 @@ export class StreamProjector extends Construct {
         filters: [
           lambda.FilterCriteria.filter({
             eventName: lambda.FilterRule.isEqual('INSERT'),
-            dynamodb: { Keys: { [MESSAGE_TABLE.partitionKey]: { S: lambda.FilterRule.beginsWith(MESSAGE_PREFIX) } } },
+            // Message items only: member items share the MSG# partition but carry no message_uuid.
+            dynamodb: {
+              Keys: { [MESSAGE_TABLE.partitionKey]: { S: lambda.FilterRule.beginsWith(MESSAGE_PREFIX) } },
+              NewImage: { message_uuid: { S: lambda.FilterRule.exists() } },
+            },
           }),
         ],
       }),

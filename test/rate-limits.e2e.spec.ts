@@ -35,17 +35,7 @@ afterAll(async () => {
 });
 
 function envOf(s: ApiStack): Record<string, string> {
-  return {
-    APP_ENV: 'test',
-    STREAM_EMULATOR: 'off',
-    DYNAMODB_ENDPOINT: s.config.dynamodb.endpoint!,
-    DDB_MESSAGE_TABLE: s.config.dynamodb.table,
-    DATABASE_URL: s.config.databaseUrl!,
-    AWS_COGNITO_USER_POOL_ID: s.userPoolId,
-    AWS_COGNITO_USER_POOL_CLIENT_ID: s.clientId,
-    COGNITO_ENDPOINT: s.cognitoEmulator.endpoint,
-    ...LIMITS,
-  };
+  return { ...s.env, STREAM_EMULATOR: 'off', ...LIMITS };
 }
 
 async function users(n: number): Promise<{ user: TestUser; token: string }[]> {

@@ -10,8 +10,9 @@ import { MESSAGE_TABLE } from './table.definition.js';
  * `__edb_e__`/`__edb_v__` identifiers.
  *
  * `message-group-sk-index` is queried through the MessageGroup entity rather than an ElectroDB
- * collection: ElectroDB refuses collections on an index whose sort key is also an attribute's field,
- * and the only items on that sparse index are message groups anyway.
+ * collection, and messages and members (one partition) through their own entities: ElectroDB
+ * refuses a collection on an index whose key field is also an attribute's field (error 1019), and a
+ * message's conversation id can only live in `pk` (docs/architecture.md, "The table").
  */
 export const MESSAGE_PREFIX = 'MSG#';
 export const GROUP_PREFIX = 'GRP#';

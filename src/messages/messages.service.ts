@@ -26,7 +26,7 @@ export interface PageOf<T> {
 /** Namespace of the deterministic ids of new conversations (uuid v5 of the two members' uuids). */
 const CONVERSATION_NAMESPACE = '0f3c5a2e-5d1b-4c8e-9a57-6b1f2f0c9d41';
 
-/** The messaging access patterns A-D (DESIGN §3) for an authenticated user. */
+/** The messaging access patterns A-D for an authenticated user (docs/architecture.md, "Access patterns"). */
 @Injectable()
 export class MessagesService {
   private readonly logger = new Logger(MessagesService.name);

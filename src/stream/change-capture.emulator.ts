@@ -26,7 +26,7 @@ interface Pending {
 }
 
 /**
- * The local stand-in for DynamoDB Streams → Lambda (DESIGN §4): every message item written
+ * The local stand-in for DynamoDB Streams → Lambda (docs/architecture.md, "The projector"): every message item written
  * through the repository becomes a real-shaped INSERT record, delivered to the stream handler.
  *
  * It behaves like one shard: one queue in write order (so per-conversation order holds), one
@@ -76,6 +76,14 @@ export class ChangeCaptureEmulator {
   start(): this {
     this.unsubscribe ??= this.repository.onMessageWritten((item) => this.capture(item));
     return this;
+  }
+
+  /**
+   * Also captures the messages written through another repository on the same table (another app
+   * instance: one stream sees every writer of the table). Returns a function that stops it.
+   */
+  watch(repository: MessagesRepository): () => void {
+    return repository.onMessageWritten((item) => this.capture(item));
   }
 
   /** Stops capturing; what is queued is still delivered (await `drain()`). */

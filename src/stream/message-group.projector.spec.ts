@@ -5,6 +5,9 @@ import { randomUUID } from 'node:crypto';
 import { testUser, useTestTable } from '../../test/support/dynamodb.js';
 import type { UserRef } from '../dynamodb/messages.repository.js';
 import { formatTimestamp, parseTimestamp } from '../dynamodb/timestamp.js';
+import { dynamoClient } from '../../test/support/dynamodb.js';
+import { watchCommands } from '../../test/support/stream-fixtures.js';
+import { MessagesRepository } from '../dynamodb/messages.repository.js';
 import { MembersNotFoundError, MessageGroupProjector } from './message-group.projector.js';
 
 const db = useTestTable();
@@ -192,5 +195,112 @@ describe('MessageGroupProjector', () => {
 
     expect((await groupItems(first)).alice).toEqual([[at, 'one', 'bob']]);
     expect((await groupItems(second)).alice).toEqual([['2024-02-03T00:00:00.000001+00:00', 'two', 'bob']]);
+  });
+});
+
+describe('MessageGroupProjector with member items', () => {
+  let failing: (command: string, input: string) => boolean = () => false;
+  let faulty: MessageGroupProjector;
+
+  beforeAll(() => {
+    const client = dynamoClient(db.endpoint);
+    watchCommands(client, (command, input) => failing(command, input));
+    faulty = new MessageGroupProjector(MessagesRepository.create(client, db.table));
+  });
+
+  /** Each conversation's messages on a day of its own: alice and bob own every test's list items. */
+  const days = new Map<string, number>();
+
+  /** A conversation as pattern C starts it: both member items, no message projected yet. */
+  async function newConversation(): Promise<string> {
+    const group = randomUUID();
+    days.set(group, days.size + 1);
+    await db.repository.putMember({ message_group_uuid: group, owner_user_uuid: alice.uuid, user_uuid: bob.uuid, user_display_name: bob.display_name, user_handle: bob.handle });
+    await db.repository.putMember({ message_group_uuid: group, owner_user_uuid: bob.uuid, user_uuid: alice.uuid, user_display_name: alice.display_name, user_handle: alice.handle });
+    return group;
+  }
+
+  const message = (group: string, second: number, text: string, sender: UserRef = alice) => ({
+    message_group_uuid: group,
+    created_at: formatTimestamp(parseTimestamp('2024-07-01T00:00:00.000000+00:00')! + ((days.get(group) ?? 0) * 86_400 + second) * 1_000_000),
+    message: text,
+    user_uuid: sender.uuid,
+    user_display_name: sender.display_name,
+    user_handle: sender.handle,
+  });
+
+  it('gives each member of a new conversation its first list item, and never reads the index for it', async () => {
+    const group = await newConversation();
+    let indexReads = 0;
+    failing = (command, input) => {
+      if (command === 'QueryCommand' && input.includes('message-group-sk-index')) indexReads++;
+      return false;
+    };
+
+    await faulty.project(message(group, 1, 'hello'));
+
+    expect(await groupItems(group)).toEqual({ alice: [[message(group, 1, '').created_at, 'hello', 'bob']], bob: [[message(group, 1, '').created_at, 'hello', 'alice']] });
+    expect(indexReads).toBe(0);
+    expect((await db.repository.listMembers(group)).map((m) => [m.pending, m.stale, m.group_sk])).toEqual([
+      [undefined, undefined, message(group, 1, '').created_at],
+      [undefined, undefined, message(group, 1, '').created_at],
+    ]);
+  });
+
+  it('finishes a projection that stopped before its list items were written, at the next delivery', async () => {
+    const group = await newConversation();
+    await faulty.project(message(group, 1, 'first'));
+    failing = (command, input) => command === 'PutItemCommand' && input.includes('GRP#');
+
+    await expect(faulty.project(message(group, 2, 'second'))).rejects.toThrow(/injected failure/);
+    failing = () => false;
+    expect((await db.repository.listMembers(group)).every((m) => m.pending === true)).toBe(true);
+
+    await faulty.project(message(group, 2, 'second')); // the stream's retry
+    const at = message(group, 2, '').created_at;
+    expect(await groupItems(group)).toEqual({ alice: [[at, 'second', 'bob']], bob: [[at, 'second', 'alice']] });
+  });
+
+  it('leaves no orphan when a projection stopped after writing its list items, and a newer message comes first', async () => {
+    const group = await newConversation();
+    await faulty.project(message(group, 1, 'first'));
+    // The list items of message 2 are written, but recording them on the member items fails.
+    failing = (command, input) => command === 'UpdateItemCommand' && input.includes('REMOVE #pending');
+
+    await expect(faulty.project(message(group, 2, 'second'))).rejects.toThrow(/injected failure/);
+    failing = () => false;
+    await faulty.project(message(group, 3, 'third'));
+
+    const at = message(group, 3, '').created_at;
+    expect(await groupItems(group)).toEqual({ alice: [[at, 'third', 'bob']], bob: [[at, 'third', 'alice']] });
+    expect((await db.repository.listMembers(group)).map((m) => [m.pending, m.stale])).toEqual([
+      [undefined, undefined],
+      [undefined, undefined],
+    ]);
+  });
+
+  it('shows the other member\'s new name once they write again', async () => {
+    const group = await newConversation();
+    await faulty.project(message(group, 1, 'hi', alice));
+    const renamed = { ...bob, display_name: 'Robert B', handle: 'robert' };
+
+    await faulty.project(message(group, 2, 'call me Robert', renamed));
+
+    const [item] = (await db.repository.listMessageGroups(alice.uuid, { limit: 100 })).items.filter((g) => g.message_group_uuid === group);
+    expect([item.user_display_name, item.user_handle, item.message]).toEqual(['Robert B', 'robert', 'call me Robert']);
+    const [bobsItem] = (await db.repository.listMessageGroups(bob.uuid, { limit: 100 })).items.filter((g) => g.message_group_uuid === group);
+    expect(bobsItem.user_handle).toBe('alice');
+  });
+
+  it('builds member items once from an older conversation\'s group items, duplicates marked stale and deleted', async () => {
+    const group = await startConversation('2024-07-02T00:00:00.000000+00:00');
+    await db.repository.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: '2024-07-02T00:00:01.000000+00:00', message: 'dup', other: bob });
+    days.set(group, 30); // its messages a month later
+
+    const result = await faulty.project(message(group, 10, 'later'));
+
+    expect(result.members.map((m) => m.removed).sort()).toEqual([1, 2]);
+    expect(Object.values(await groupItems(group)).map((items) => items.length)).toEqual([1, 1]);
+    expect(await db.repository.listMembers(group)).toHaveLength(2);
   });
 });

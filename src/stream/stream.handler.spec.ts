@@ -56,16 +56,19 @@ describe('stream handler', () => {
     expect(await groupItems(group)).toEqual(bothAt(at(1), 'hello'));
   });
 
-  it('skips MODIFY and REMOVE records and INSERTs of group items', async () => {
+  it('skips MODIFY and REMOVE records and INSERTs of group items and member items', async () => {
     const group = await startConversation();
     commands.reset();
     const image = messageImage({ group, sk: at(2), text: 'edited' });
     const groupItem = { pk: `GRP#${randomUUID()}`, sk: at(3), message_group_uuid: group, message: 'x', user_uuid: randomUUID(), user_display_name: 'Bob B', user_handle: 'bob' };
+    const memberItem = { pk: `MSG#${group}`, sk: `MEMBER#${randomUUID()}`, user_uuid: randomUUID(), user_display_name: 'Bob B', user_handle: 'bob', version: 0 };
 
-    const response = await handler(eventOf(streamRecord('MODIFY', image), streamRecord('REMOVE', image), streamRecord('INSERT', groupItem)));
+    const response = await handler(
+      eventOf(streamRecord('MODIFY', image), streamRecord('REMOVE', image), streamRecord('INSERT', groupItem), streamRecord('INSERT', memberItem)),
+    );
 
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(commands.count('QueryCommand') + commands.count('PutItemCommand')).toBe(0);
+    expect(commands.count('QueryCommand') + commands.count('PutItemCommand') + commands.count('GetItemCommand')).toBe(0);
     expect(await groupItems(group)).toEqual(bothAt('2024-01-01T00:00:00.000000+00:00', 'first'));
   });
 

@@ -11,7 +11,7 @@ import { compareTimestamps } from '../dynamodb/timestamp.js';
 import { MessageGroupProjector, type ConversationProjection, type ProjectedMessage } from './message-group.projector.js';
 
 /*
- * The stream Lambda (DESIGN §4). Kept free of Nest so that esbuild can bundle it on its own.
+ * The stream Lambda (docs/architecture.md, "The projector"). Kept free of Nest so that esbuild can bundle it on its own.
  */
 
 export type StreamHandler = (event: DynamoDBStreamEvent, context?: Context) => Promise<DynamoDBBatchResponse>;

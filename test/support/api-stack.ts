@@ -36,6 +36,8 @@ export interface TestUser {
 export interface ApiStack {
   app: NestExpressApplication;
   config: AppConfig;
+  /** The environment the app was configured from: another app on the same stack (a second task) starts from it. */
+  env: Record<string, string>;
   repository: MessagesRepository;
   dynamo: DynamoDBClient;
   cognito: CognitoIdentityProviderClient;
@@ -69,7 +71,7 @@ export async function startApiStack(options: ApiStackOptions = {}): Promise<ApiS
   const cognito = createCognitoClient(cognitoConfig);
   const { id: userPoolId } = await ensureUserPool(cognito, `test-${randomUUID().slice(0, 8)}`);
   const { id: clientId } = await ensureUserPoolClient(cognito, userPoolId, 'test');
-  const config = loadConfig({
+  const env: Record<string, string> = {
     APP_ENV: 'test',
     ...UNLIMITED_FOR_TESTS,
     DYNAMODB_ENDPOINT: options.dynamodbEndpoint ? await options.dynamodbEndpoint(dynalite.endpoint) : dynalite.endpoint,
@@ -79,7 +81,8 @@ export async function startApiStack(options: ApiStackOptions = {}): Promise<ApiS
     AWS_COGNITO_USER_POOL_CLIENT_ID: clientId,
     COGNITO_ENDPOINT: cognitoEmulator.endpoint,
     ...options.env,
-  });
+  };
+  const config = loadConfig(env);
   const app = await createApp(config, { logger: false });
   await app.init();
   const dataSource = await openDataSource(db.url);
@@ -104,6 +107,7 @@ export async function startApiStack(options: ApiStackOptions = {}): Promise<ApiS
   return {
     app,
     config,
+    env,
     repository,
     dynamo,
     cognito,
