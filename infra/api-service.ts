@@ -133,7 +133,11 @@ export class ApiService extends Construct {
     // Nest drains in-flight requests on SIGTERM; five minutes of deregistration only slows deploys.
     this.service.targetGroup.setAttribute('deregistration_delay.timeout_seconds', '30');
 
-    // Exactly the calls the API makes: patterns A-D, the membership query on the GSI, the health check.
+    // Exactly the calls the API makes (test/iam-audit.e2e.spec.ts records them and holds this
+    // policy to them): patterns A-D and the membership query on the GSI; GetItem reads an item back
+    // when a conditional put finds its key taken (concurrent or retried requests with one
+    // Idempotency-Key); DeleteItem rolls back a new conversation whose first message failed;
+    // DescribeTable is the health check.
     const taskRole = this.service.taskDefinition.taskRole;
     taskRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
@@ -142,7 +146,10 @@ export class ApiService extends Construct {
       }),
     );
     taskRole.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:DescribeTable'], resources: [table.tableArn] }),
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:DescribeTable'],
+        resources: [table.tableArn],
+      }),
     );
 
     const scaling = this.service.service.autoScaleTaskCount({ minCapacity: props.minTasks, maxCapacity: props.maxTasks });

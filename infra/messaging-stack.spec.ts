@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { App, Stack } from 'aws-cdk-lib/core';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { App } from 'aws-cdk-lib/core';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,45 +9,25 @@ import { fitServerTimeouts } from '../src/app.factory.js';
 import { TIMEOUTS } from '../src/common/timeouts.js';
 import { loadConfig } from '../src/config/config.js';
 import { messageTableDefinition } from '../src/dynamodb/table.definition.js';
-import { MessagingStack } from './messaging-stack.js';
+import {
+  actionsOf,
+  indexArn,
+  logicalId,
+  PROD_CONTEXT,
+  statementsOf,
+  synthesizeStages,
+  tableArn,
+  type PolicyStatement as Statement,
+  type TemplateResource as Resource,
+} from '../test/support/messaging-stack.js';
+import type { MessagingStack } from './messaging-stack.js';
 import { findProjectRoot } from './project-root.js';
-import { readStageConfig } from './stage-config.js';
 
-const projectRoot = findProjectRoot();
-const featureFlags = JSON.parse(readFileSync(join(projectRoot, 'cdk.json'), 'utf8')).context;
-
-const PROD_CONTEXT = {
-  stage: 'prod',
-  userPoolId: 'us-east-1_AbC123',
-  userPoolClientId: '5example1client2id3',
-  databaseUrlSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:cruddur/db-url-AbCdEf',
-  vpcId: 'vpc-0123456789abcdef0',
-  vpcAvailabilityZones: 'us-east-1a,us-east-1b',
-  vpcPublicSubnetIds: 'subnet-0123456789abcdef0,subnet-0123456789abcdef1',
-  vpcPrivateSubnetIds: 'subnet-0123456789abcdef2,subnet-0123456789abcdef3',
-  databaseSecurityGroupId: 'sg-0123456789abcdef0',
-  imageUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/cruddur-messaging:1.0.0',
-  certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/0d3c1d2e-0000-4000-8000-000000000000',
-  alarmEmail: 'ops@example.com',
-  corsOrigins: 'https://cruddur.example.com',
-};
-
-type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
-type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
-
-const actionsOf = (statement: Statement) => [statement.Action].flat().sort();
 const one = (template: Template, type: string): Resource => {
   const found = Object.values(template.findResources(type)) as Resource[];
   expect(found).toHaveLength(1);
   return found[0];
 };
-const statementsOf = (template: Template, roleLogicalId: string): Statement[] =>
-  (Object.values(template.findResources('AWS::IAM::Policy')) as Resource[])
-    .filter((policy) => policy.Properties.Roles.some((role: { Ref: string }) => role.Ref === roleLogicalId))
-    .flatMap((policy) => policy.Properties.PolicyDocument.Statement);
-const logicalId = (stack: Stack, construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
-const tableArn = (stack: MessagingStack) => ({ 'Fn::GetAtt': [logicalId(stack, stack.table), 'Arn'] });
-const indexArn = (stack: MessagingStack) => ({ 'Fn::Join': ['', [tableArn(stack), '/index/message-group-sk-index']] });
 
 describe('MessagingStack', () => {
   let app: App;
@@ -57,13 +37,8 @@ describe('MessagingStack', () => {
   let devTemplate: Template;
 
   beforeAll(() => {
-    app = new App({ context: featureFlags });
-    const configOf = (context: Record<string, string>) => readStageConfig(new App({ context }).node);
-    prod = new MessagingStack(app, 'Prod', { config: configOf(PROD_CONTEXT), projectRoot });
-    dev = new MessagingStack(app, 'Dev', { config: configOf({}), projectRoot });
     // One synthesis of the app; both templates come from it.
-    prodTemplate = Template.fromStack(prod);
-    devTemplate = Template.fromStack(dev);
+    ({ app, prod, dev, prodTemplate, devTemplate } = synthesizeStages());
   }, 120_000);
 
   describe('the messages table', () => {
@@ -149,6 +124,8 @@ describe('MessagingStack', () => {
     });
 
     it('may query the GSI and get, put and delete items of the table, and nothing else there', () => {
+      // test/iam-audit.e2e.spec.ts proves the first two are the calls the projector makes; the last
+      // two are the event source mapping's reads of the stream.
       const role = prod.getLogicalId(prod.projector.function.role!.node.defaultChild as never);
       const dynamodb = statementsOf(prodTemplate, role).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
 
@@ -194,12 +171,13 @@ describe('MessagingStack', () => {
       }
     });
 
-    it('lets the API task query the table and the GSI, put and delete items, describe the table', () => {
+    it('lets the API task query the table and the GSI, get, put and delete items, describe the table', () => {
       const role = prod.getLogicalId(prod.api.service.taskDefinition.taskRole.node.defaultChild as never);
 
+      // test/iam-audit.e2e.spec.ts proves these are the calls the API makes.
       expect(statementsOf(prodTemplate, role).map((s) => ({ actions: actionsOf(s), resource: s.Resource }))).toEqual([
         { actions: ['dynamodb:Query'], resource: [tableArn(prod), indexArn(prod)] },
-        { actions: ['dynamodb:DeleteItem', 'dynamodb:DescribeTable', 'dynamodb:PutItem'], resource: tableArn(prod) },
+        { actions: ['dynamodb:DeleteItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:PutItem'], resource: tableArn(prod) },
       ]);
     });
 

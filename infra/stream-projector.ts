@@ -77,7 +77,9 @@ export class StreamProjector extends Construct {
       },
     });
 
-    // Exactly the calls the projector makes: members from the GSI, then put/get/delete group items.
+    // Exactly the calls the projector makes (test/iam-audit.e2e.spec.ts records them and holds this
+    // policy to them): members from the GSI, then put/delete group items; GetItem reads one back
+    // when a conditional put finds its key taken (concurrent projections of one conversation).
     this.function.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${table.tableArn}/index/${MESSAGE_TABLE.groupIndex.name}`] }),
     );

@@ -24,6 +24,17 @@ const AWS_UNAVAILABLE = new Set([
   'ServiceUnavailable',
 ]);
 
+/**
+ * AWS refusing a call for want of permission (DynamoDB's AccessDeniedException; AccessDenied in other
+ * services). It is the deployment's fault (a role's policy lacks an action), not the client's and not
+ * a passing outage, so it is neither a 4xx nor a 503 the client should retry: it stays a 500, which
+ * the API's 5xx alarm sees.
+ */
+export function isAwsAccessDenied(error: unknown): boolean {
+  const name = (error as { name?: unknown } | null)?.name;
+  return name === 'AccessDeniedException' || name === 'AccessDenied';
+}
+
 /** True when an error says a dependency (DynamoDB, Postgres, Cognito) is down or overloaded, not that the request was wrong. */
 export function isDependencyUnavailable(error: unknown, depth = 0): boolean {
   if (!error || typeof error !== 'object' || depth > 4) return false;
@@ -38,7 +49,8 @@ export function isDependencyUnavailable(error: unknown, depth = 0): boolean {
 /**
  * Maps everything thrown by a request to the JSON error shape: Nest's HTTP exceptions as they are,
  * body-parser errors (malformed JSON 400, oversized 413), dependency failures 503, a lost race on a
- * conditional write 409, anything else 500. Never a stack trace in a response.
+ * conditional write 409, AWS's AccessDenied 500 (logged as the deployment fault it is), anything
+ * else 500. Never a stack trace in a response.
  */
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {
@@ -73,6 +85,15 @@ export class ApiExceptionFilter implements ExceptionFilter {
     }
     if (isConditionalCheckFailed(exception)) {
       return { statusCode: 409, error: reason(409), message: 'The item changed concurrently; try again' };
+    }
+    if (isAwsAccessDenied(exception)) {
+      // AWS's message names the action and the resource ("… is not authorized to perform: dynamodb:GetItem on resource: …").
+      const requestId = (exception as { $metadata?: { requestId?: unknown } }).$metadata?.requestId;
+      this.logger.error(
+        `AWS refused a call: the deployment's IAM policy lacks a permission (answered 500): ${describe(exception)}${requestId ? ` (request id ${requestId})` : ''}`,
+        exception instanceof Error ? exception.stack : undefined,
+      );
+      return { statusCode: 500, error: reason(500), message: 'Internal server error' };
     }
     this.logger.error(describe(exception), exception instanceof Error ? exception.stack : undefined);
     return { statusCode: 500, error: reason(500), message: 'Internal server error' };

@@ -16,6 +16,7 @@ import {
 import { startCognitoEmulator, type CognitoEmulator } from '../../src/cognito/cognito-emulator.js';
 import { loadConfig, type AppConfig } from '../../src/config/config.js';
 import { openDataSource } from '../../src/database/data-source.js';
+import { DYNAMODB_CLIENT } from '../../src/dynamodb/dynamodb.module.js';
 import { MessagesRepository } from '../../src/dynamodb/messages.repository.js';
 import { User } from '../../src/users/user.entity.js';
 import { createMessageTable, dropTable, dynamoClient, startDynalite } from './dynamodb.js';
@@ -58,6 +59,8 @@ export interface ApiStackOptions {
   /** DynamoDB endpoint the app uses (e.g. through a test-controlled proxy); the test's own client talks to dynalite directly. */
   dynamodbEndpoint?: (endpoint: string) => Promise<string> | string;
   env?: Record<string, string>;
+  /** Called with the app's own DynamoDB client before the app starts (e.g. to add a middleware that records its calls). */
+  onDynamoDbClient?: (client: DynamoDBClient) => void;
 }
 
 export async function startApiStack(options: ApiStackOptions = {}): Promise<ApiStack> {
@@ -84,6 +87,7 @@ export async function startApiStack(options: ApiStackOptions = {}): Promise<ApiS
   };
   const config = loadConfig(env);
   const app = await createApp(config, { logger: false });
+  options.onDynamoDbClient?.(app.get<DynamoDBClient>(DYNAMODB_CLIENT));
   await app.init();
   const dataSource = await openDataSource(db.url);
   const repository = MessagesRepository.create(dynamo, table);
