@@ -134,10 +134,12 @@ export class ApiService extends Construct {
     this.service.targetGroup.setAttribute('deregistration_delay.timeout_seconds', '30');
 
     // Exactly the calls the API makes (test/iam-audit.e2e.spec.ts records them and holds this
-    // policy to them): patterns A-D and the membership query on the GSI; GetItem reads an item back
-    // when a conditional put finds its key taken (concurrent or retried requests with one
-    // Idempotency-Key); DeleteItem rolls back a new conversation whose first message failed;
-    // DescribeTable is the health check.
+    // policy to them): patterns A-D; GetItem reads member items (membership) and an item back when
+    // a conditional put finds its key taken (concurrent or retried requests with one
+    // Idempotency-Key); Query on the table lists members, on the index finds the members of a
+    // conversation the original tools wrote; UpdateItem moves member items when the API projects a
+    // new conversation's first message; DeleteItem removes a list item that projection wrote when
+    // the stream's projection overtook it; DescribeTable is the health check.
     const taskRole = this.service.taskDefinition.taskRole;
     taskRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
@@ -147,7 +149,7 @@ export class ApiService extends Construct {
     );
     taskRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:DescribeTable'],
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:DescribeTable'],
         resources: [table.tableArn],
       }),
     );

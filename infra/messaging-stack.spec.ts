@@ -123,15 +123,15 @@ describe('MessagingStack', () => {
       ]);
     });
 
-    it('may query the GSI and get, put and delete items of the table, and nothing else there', () => {
+    it('may query the table and the GSI and get, put, update and delete items of the table, and nothing else there', () => {
       // test/iam-audit.e2e.spec.ts proves the first two are the calls the projector makes; the last
       // two are the event source mapping's reads of the stream.
       const role = prod.getLogicalId(prod.projector.function.role!.node.defaultChild as never);
       const dynamodb = statementsOf(prodTemplate, role).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
 
       expect(dynamodb.map((s) => ({ actions: actionsOf(s), resource: s.Resource }))).toEqual([
-        { actions: ['dynamodb:Query'], resource: indexArn(prod) },
-        { actions: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], resource: tableArn(prod) },
+        { actions: ['dynamodb:Query'], resource: [tableArn(prod), indexArn(prod)] },
+        { actions: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resource: tableArn(prod) },
         { actions: ['dynamodb:ListStreams'], resource: '*' },
         {
           actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
@@ -171,13 +171,13 @@ describe('MessagingStack', () => {
       }
     });
 
-    it('lets the API task query the table and the GSI, get, put and delete items, describe the table', () => {
+    it('lets the API task query the table and the GSI, get, put, update and delete items, describe the table', () => {
       const role = prod.getLogicalId(prod.api.service.taskDefinition.taskRole.node.defaultChild as never);
 
       // test/iam-audit.e2e.spec.ts proves these are the calls the API makes.
       expect(statementsOf(prodTemplate, role).map((s) => ({ actions: actionsOf(s), resource: s.Resource }))).toEqual([
         { actions: ['dynamodb:Query'], resource: [tableArn(prod), indexArn(prod)] },
-        { actions: ['dynamodb:DeleteItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:PutItem'], resource: tableArn(prod) },
+        { actions: ['dynamodb:DeleteItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resource: tableArn(prod) },
       ]);
     });
 

@@ -78,13 +78,14 @@ export class StreamProjector extends Construct {
     });
 
     // Exactly the calls the projector makes (test/iam-audit.e2e.spec.ts records them and holds this
-    // policy to them): members from the GSI, then put/delete group items; GetItem reads one back
-    // when a conditional put finds its key taken (concurrent projections of one conversation).
+    // policy to them): the members from the table (Query, GetItem; strongly consistent), moved with
+    // UpdateItem; group items put and deleted; GetItem also reads one back when a conditional put
+    // finds its key taken; the index only for the members of a conversation the original tools wrote.
     this.function.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${table.tableArn}/index/${MESSAGE_TABLE.groupIndex.name}`] }),
+      new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [table.tableArn, `${table.tableArn}/index/${MESSAGE_TABLE.groupIndex.name}`] }),
     );
     this.function.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], resources: [table.tableArn] }),
+      new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], resources: [table.tableArn] }),
     );
 
     this.failureQueue = new sqs.Queue(this, 'FailureQueue', {

@@ -38,7 +38,18 @@ import { eventOf, streamRecord, watchCommands } from './support/stream-fixtures.
  */
 
 /** Grants no traffic here uses, each with why it stays. Empty: every grant is exercised. */
-const UNUSED_BUT_JUSTIFIED: Record<'api' | 'projector', (Grant & { reason: string })[]> = { api: [], projector: [] };
+const UNUSED_BUT_JUSTIFIED: Record<'api' | 'projector', (Grant & { reason: string })[]> = {
+  api: [
+    {
+      action: 'dynamodb:DeleteItem',
+      resource: 'table',
+      reason:
+        'the API projects a new conversation\'s first message itself; when the stream\'s projection of a newer message overtakes it ' +
+        'between its put and its record, it deletes the list item it wrote (a race the traffic does not reproduce on demand)',
+    },
+  ],
+  projector: [],
+};
 
 type Role = 'api' | 'projector';
 const ROLES: Record<Role, { name: string; of: (stack: MessagingStack) => IRole; eventSourceStreamReads: boolean }> = {
