@@ -18,19 +18,44 @@ export interface StoredGroupRow {
   user_uuid: string;
 }
 
+export interface StoredMemberRow {
+  group: string;
+  owner: string;
+  /** The other member. */
+  user_uuid: string;
+  last_reply_at?: string;
+  message?: string;
+  group_sk?: string;
+  pending: boolean;
+  stale: number;
+}
+
 /** Every item of the table, as stored, split by kind. */
 export interface TableAudit {
   messages: StoredMessageRow[];
   groups: StoredGroupRow[];
+  members: StoredMemberRow[];
   other: number;
 }
 
 /** Reads the whole table (all pages) straight from DynamoDB, not through the API under test. */
 export async function auditTable(repository: MessagesRepository): Promise<TableAudit> {
-  const audit: TableAudit = { messages: [], groups: [], other: 0 };
+  const audit: TableAudit = { messages: [], groups: [], members: [], other: 0 };
   for await (const item of repository.scanAll()) {
     const pk = String(item.pk);
-    if (pk.startsWith('MSG#')) {
+    if (pk.startsWith('MSG#') && String(item.sk).startsWith('MEMBER#')) {
+      const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+      audit.members.push({
+        group: pk.slice(4),
+        owner: String(item.sk).slice('MEMBER#'.length),
+        user_uuid: String(item.user_uuid),
+        last_reply_at: text(item.last_reply_at),
+        message: text(item.message),
+        group_sk: text(item.group_sk),
+        pending: item.pending === true,
+        stale: item.stale instanceof Set ? item.stale.size : Array.isArray(item.stale) ? item.stale.length : 0,
+      });
+    } else if (pk.startsWith('MSG#')) {
       audit.messages.push({
         group: pk.slice(4),
         sk: String(item.sk),
@@ -61,7 +86,9 @@ const CLASH_TOLERANCE_MICROS = 1000;
  * table holds: no message stored twice; no group item without messages in its conversation (an
  * orphan of a half-written conversation); exactly one group item per member per conversation, two
  * members per conversation, each describing the other member and showing the conversation's newest
- * message (its `sk`, or one moved a few microseconds forward by a clash with another conversation).
+ * message (its `sk`, or one moved a few microseconds forward by a clash with another conversation);
+ * each member item (where the conversation has them) at that message, not pending, nothing stale,
+ * naming the member's group item.
  */
 export function settledTableProblems(audit: TableAudit): string[] {
   const problems: string[] = [];
@@ -103,6 +130,14 @@ export function settledTableProblems(audit: TableAudit): string[] {
   }
   for (const group of newest.keys()) {
     if (!groupsByConversation.has(group)) problems.push(`conversation ${group}: messages but no group items (unreachable)`);
+  }
+  for (const m of audit.members) {
+    const last = newest.get(m.group);
+    if (!last) continue; // members of a conversation whose first message was never written: in nobody's list
+    const item = (groupsByConversation.get(m.group) ?? []).find((g) => g.owner === m.owner);
+    if (m.pending || m.stale > 0) problems.push(`conversation ${m.group}: ${m.owner}'s member item is unsettled (pending ${m.pending}, ${m.stale} stale)`);
+    if (m.last_reply_at !== last.sk) problems.push(`conversation ${m.group}: ${m.owner}'s member item is at ${m.last_reply_at}, the newest message at ${last.sk}`);
+    if (item && m.group_sk !== item.sk) problems.push(`conversation ${m.group}: ${m.owner}'s member item names ${m.group_sk}, the group item is at ${item.sk}`);
   }
   return problems;
 }
