@@ -258,16 +258,16 @@ export class MessagesRepository {
   /**
    * Moves a member's target forward (its list item is then `pending`) if the member item is still
    * at `version`; the member's current group item, and an earlier target whose item may have been
-   * written, become stale. False when the member item changed meanwhile.
+   * written, become stale. Returns the member item as it now is, or undefined when it changed meanwhile.
    */
-  async advanceMember(member: MemberItem, target: MemberTarget): Promise<boolean> {
+  async advanceMember(member: MemberItem, target: MemberTarget): Promise<MemberItem | undefined> {
     const stale = [member.group_sk, member.pending ? member.last_reply_at : undefined].filter((sk): sk is string => sk !== undefined);
     const other = target.other ? { user_uuid: target.other.uuid, user_display_name: target.other.display_name, user_handle: target.other.handle } : {};
-    let update = this.service.entities.member
-      .update(memberKey(member))
-      .set({ last_reply_at: target.last_reply_at, message: target.message, pending: true, version: member.version + 1, ...other });
+    const changes = { last_reply_at: target.last_reply_at, message: target.message, pending: true, version: member.version + 1, ...other };
+    let update = this.service.entities.member.update(memberKey(member)).set(changes);
     if (stale.length) update = update.add({ stale });
-    return this.conditionally(update.where(({ version }, { eq }) => eq(version, member.version)).go(WRITE));
+    const advanced = await this.conditionally(update.where(({ version }, { eq }) => eq(version, member.version)).go(WRITE));
+    return advanced ? { ...member, ...changes, stale: [...new Set([...(member.stale ?? []), ...stale])] } : undefined;
   }
 
   /**

@@ -86,8 +86,8 @@ export class MessageGroupProjector {
         return { owner_user_uuid: member.owner_user_uuid, moved: false, last_reply_at: member.last_reply_at!, removed };
       }
       const target = { last_reply_at: message.created_at, message: message.message, other: senderIfOther(member, message) };
-      if (!(await this.repository.advanceMember(member, target))) continue;
-      const advanced = await this.reread(member);
+      const advanced = await this.repository.advanceMember(member, target);
+      if (!advanced) continue;
       const removed = (await this.complete(advanced)) ?? 0;
       return { owner_user_uuid: member.owner_user_uuid, moved: true, last_reply_at: message.created_at, removed };
     }

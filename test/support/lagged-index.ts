@@ -61,7 +61,8 @@ export class LaggedIndex {
 
   private answer(request: HttpRequest): Promise<{ response: HttpResponse }> | undefined {
     if (!this.snapshot || request.headers['x-amz-target'] !== 'DynamoDB_20120810.Query') return undefined;
-    const input = JSON.parse(String(request.body)) as {
+    const body = request.body instanceof Uint8Array ? Buffer.from(request.body).toString('utf8') : String(request.body);
+    const input = JSON.parse(body) as {
       TableName: string;
       IndexName?: string;
       KeyConditionExpression: string;
@@ -81,9 +82,9 @@ export class LaggedIndex {
     const sk = MESSAGE_TABLE.groupIndex.sortKey;
     const items = this.snapshot.filter((item) => item[MESSAGE_TABLE.groupIndex.partitionKey]?.S === value).sort((a, b) => (a[sk].S! < b[sk].S! ? -1 : a[sk].S! > b[sk].S! ? 1 : 0));
     if (input.ScanIndexForward === false) items.reverse();
-    const body = JSON.stringify({ Items: items, Count: items.length, ScannedCount: items.length });
+    const answer = JSON.stringify({ Items: items, Count: items.length, ScannedCount: items.length });
     return Promise.resolve({
-      response: { statusCode: 200, headers: { 'content-type': 'application/x-amz-json-1.0' }, body: Readable.from([Buffer.from(body)]) },
+      response: { statusCode: 200, headers: { 'content-type': 'application/x-amz-json-1.0' }, body: Readable.from([Buffer.from(answer)]) },
     });
   }
 }
