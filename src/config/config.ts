@@ -7,7 +7,10 @@ import { z } from 'zod';
 export type AppEnv = 'local' | 'test' | 'aws';
 
 export interface AppConfig {
-  /** `local` and `test` accept the Cognito emulator's issuer; `aws` only real Cognito. */
+  /**
+   * `local` and `test` accept the Cognito emulator's issuer; `aws` only real Cognito. Without
+   * APP_ENV: `local` when the DynamoDB endpoint is a local one (`isLocalEndpoint`), else `aws`.
+   */
   appEnv: AppEnv;
   port: number;
   aws: { region: string };
@@ -29,11 +32,15 @@ export interface AppConfig {
      */
     issuer?: string;
   };
-  /** Secret that signs paging cursors; the API refuses to start without one when `appEnv` is `aws`. */
+  /**
+   * Secret that signs paging cursors. Without CURSOR_SECRET a fixed, public one is used only with a
+   * local DynamoDB endpoint (and `appEnv` not `aws`); otherwise none, and the API refuses to start.
+   */
   cursorSecret?: string;
   /**
    * Run the in-process change-capture emulator (the local stand-in for DynamoDB Streams → Lambda).
-   * On by default for `local` and `test`, off for `aws`, where the real stream drives the Lambda.
+   * Only ever with a local DynamoDB endpoint: on by default there for `local` and `test`; against
+   * AWS the table's stream drives the Lambda, and STREAM_EMULATOR=on is refused.
    */
   streamEmulator: boolean;
   /** Ports of the emulators that `npm run local` starts (0 = any free port). */
@@ -118,6 +125,27 @@ const schema = z.object({
   RATE_LIMIT_PUBLIC_PER_MINUTE: optional(count),
 });
 
+/**
+ * Hosts of AWS's own endpoints (regional, FIPS, dual-stack `api.aws`, account-based, VPC interface
+ * endpoints, China). Any other configured endpoint is a local one: dynalite, DynamoDB Local, a
+ * container such as `http://dynamodb:8000`.
+ */
+const AWS_ENDPOINT_HOST = /(^|\.)(amazonaws\.com|amazonaws\.com\.cn|api\.aws)$/;
+
+/**
+ * Whether a DynamoDB endpoint is a local one: configured, and not an AWS host. No endpoint means
+ * AWS's own. Local-only behaviour (the stream emulator, the fixed cursor secret, APP_ENV's `local`
+ * default, free-form regions) depends on this.
+ */
+export function isLocalEndpoint(endpoint: string | undefined): boolean {
+  if (!endpoint || !URL.canParse(endpoint)) return false;
+  const host = new URL(endpoint).hostname.toLowerCase().replace(/\.$/, '');
+  return !AWS_ENDPOINT_HOST.test(host);
+}
+
+/** Signs cursors when nothing else is configured, with a local endpoint only: it is public. */
+const LOCAL_CURSOR_SECRET = 'cruddur-local-cursor-secret-not-for-production';
+
 /** The original Cruddur frontend's development server, allowed by the local stack. */
 export const LOCAL_FRONTEND_ORIGIN = 'http://localhost:3000';
 
@@ -132,13 +160,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new ConfigError(`Invalid configuration: ${name} ${issue.message} (got ${JSON.stringify(env[name])})`);
   }
   const e = parsed.data;
-  const appEnv = e.APP_ENV ?? 'local';
+  const endpoint = e.DYNAMODB_ENDPOINT ?? e.AWS_ENDPOINT_URL;
+  const local = isLocalEndpoint(endpoint);
+  const appEnv = e.APP_ENV ?? (local ? 'local' : 'aws');
+  if (e.STREAM_EMULATOR === 'on' && !local) {
+    throw new ConfigError(
+      `Invalid configuration: STREAM_EMULATOR=on needs a local DynamoDB endpoint (DYNAMODB_ENDPOINT), got ${endpoint ? JSON.stringify(endpoint) : "AWS's own"}; on AWS the table's stream drives the projector Lambda`,
+    );
+  }
   return {
     appEnv,
     port: e.PORT ?? 4567,
     aws: { region: e.AWS_REGION ?? e.AWS_DEFAULT_REGION ?? 'us-east-1' },
     dynamodb: {
-      endpoint: e.DYNAMODB_ENDPOINT ?? e.AWS_ENDPOINT_URL,
+      endpoint,
       table: e.DDB_MESSAGE_TABLE ?? 'cruddur-messages',
     },
     databaseUrl: e.DATABASE_URL ?? e.CONNECTION_URL,
@@ -148,8 +183,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       endpoint: e.COGNITO_ENDPOINT,
       issuer: e.COGNITO_ISSUER ?? (e.COGNITO_ENDPOINT && e.AWS_COGNITO_USER_POOL_ID ? emulatorPoolUrl(e.COGNITO_ENDPOINT, e.AWS_COGNITO_USER_POOL_ID) : undefined),
     },
-    cursorSecret: e.CURSOR_SECRET ?? (appEnv === 'aws' ? undefined : 'cruddur-local-cursor-secret-not-for-production'),
-    streamEmulator: e.STREAM_EMULATOR ? e.STREAM_EMULATOR === 'on' : appEnv !== 'aws',
+    cursorSecret: e.CURSOR_SECRET ?? (local && appEnv !== 'aws' ? LOCAL_CURSOR_SECRET : undefined),
+    streamEmulator: e.STREAM_EMULATOR ? e.STREAM_EMULATOR === 'on' : local && appEnv !== 'aws',
     local: {
       dynamodbPort: e.LOCAL_DYNAMODB_PORT ?? 8000,
       cognitoPort: e.LOCAL_COGNITO_PORT ?? 9229,
@@ -164,6 +199,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       publicPerMinute: e.RATE_LIMIT_PUBLIC_PER_MINUTE ?? DEFAULT_RATE_LIMITS.publicPerMinute,
     },
   };
+}
+
+/**
+ * The configuration `npm run local` starts from: the environment, with the DynamoDB endpoint of the
+ * stack's own emulator (`127.0.0.1:LOCAL_DYNAMODB_PORT`) in place of any other, since the stack
+ * replaces it. So its defaults are a local endpoint's (APP_ENV `local`, the stream emulator, the
+ * local cursor secret, any region), and what the environment sets explicitly is kept.
+ */
+export function loadLocalStackConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const config = loadConfig({ ...env, DYNAMODB_ENDPOINT: 'http://127.0.0.1', AWS_ENDPOINT_URL: undefined });
+  return { ...config, dynamodb: { ...config.dynamodb, endpoint: `http://127.0.0.1:${config.local.dynamodbPort}` } };
 }
 
 /**

@@ -191,3 +191,14 @@ describe('ddb:drop', () => {
     expectOneLineFailure(result, 'ddb:drop', /cannot reach the service/);
   });
 });
+
+describe('the scripts\' configuration', () => {
+  it.each([
+    ['prod', ['prod'], {}],
+    ['an AWS endpoint', [], { DYNAMODB_ENDPOINT: 'https://dynamodb.us-east-1.amazonaws.com' }],
+  ])('refuses STREAM_EMULATOR=on against AWS (%s) with one line, before any request', async (_what, args, env) => {
+    const result = await runScript('ddb-list-tables', args as string[], { APP_ENV: '', STREAM_EMULATOR: 'on', ...env }, cwd.path);
+
+    expectOneLineFailure(result, 'ddb:list-tables', /^ddb:list-tables: Invalid configuration: STREAM_EMULATOR=on needs a local DynamoDB endpoint/);
+  });
+});
