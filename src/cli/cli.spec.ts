@@ -69,4 +69,9 @@ describe('scriptConfig without prod', () => {
     expect(config).toMatchObject({ appEnv: 'aws', streamEmulator: false, dynamodb: { endpoint: 'https://dynamodb.us-east-1.amazonaws.com' } });
     expect(config.cursorSecret).toBeUndefined();
   });
+
+  it('accepts a region such as "local" for DynamoDB Local', () => {
+    expect(scriptConfig(false, { AWS_REGION: 'local' }, NO_STACK).aws.region).toBe('local');
+    expect(scriptConfig(false, { AWS_REGION: 'localhost', DYNAMODB_ENDPOINT: 'http://localhost:8000' }, NO_STACK).aws.region).toBe('localhost');
+  });
 });

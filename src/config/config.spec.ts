@@ -86,6 +86,49 @@ describe('loadConfig', () => {
     expect(loadConfig({ DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000', APP_ENV: 'aws', STREAM_EMULATOR: 'on' }).streamEmulator).toBe(true);
   });
 
+  it.each([['local'], ['localhost'], ['us-east-1'], ['ddblocal'], ['eu-local-1']])(
+    'accepts AWS_REGION=%s (and AWS_DEFAULT_REGION) when a local DynamoDB endpoint is configured',
+    (region) => {
+      expect(loadConfig({ DYNAMODB_ENDPOINT: 'http://localhost:8000', AWS_REGION: region }).aws.region).toBe(region);
+      expect(loadConfig({ AWS_ENDPOINT_URL: 'http://localhost:8000', AWS_DEFAULT_REGION: region }).aws.region).toBe(region);
+    },
+  );
+
+  it.each([
+    [{ AWS_REGION: 'local' }],
+    [{ AWS_REGION: 'localhost', DYNAMODB_ENDPOINT: 'https://dynamodb.us-east-1.amazonaws.com' }],
+    [{ AWS_DEFAULT_REGION: 'local' }],
+    [{ AWS_REGION: 'local_1', DYNAMODB_ENDPOINT: 'http://localhost:8000' }],
+    [{ AWS_REGION: 'my region', DYNAMODB_ENDPOINT: 'http://localhost:8000' }],
+  ])('still refuses a region AWS (or the SDK) would not take with one line (%j)', (env) => {
+    let error: unknown;
+    try {
+      loadConfig(env);
+    } catch (e) {
+      error = e;
+    }
+
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(/^Invalid configuration: AWS_(DEFAULT_)?REGION /);
+  });
+
+  it('reads the aliases: AWS_ENDPOINT_URL for DynamoDB, CONNECTION_URL for Postgres', () => {
+    const config = loadConfig({ AWS_ENDPOINT_URL: 'http://127.0.0.1:8000', CONNECTION_URL: 'postgresql://u@h:5432/db' });
+
+    expect(config.dynamodb.endpoint).toBe('http://127.0.0.1:8000');
+    expect(config.databaseUrl).toBe('postgresql://u@h:5432/db');
+  });
+
+  it('never takes the Cognito endpoint from AWS_ENDPOINT_URL', () => {
+    expect(loadConfig({ AWS_ENDPOINT_URL: 'http://127.0.0.1:8000' }).cognito.endpoint).toBeUndefined();
+  });
+
+  it('derives the emulator issuer from the Cognito endpoint and pool', () => {
+    const config = loadConfig({ COGNITO_ENDPOINT: 'http://127.0.0.1:9229/', AWS_COGNITO_USER_POOL_ID: 'local_abc123' });
+
+    expect(config.cognito.issuer).toBe('http://127.0.0.1:9229/local_abc123');
+  });
+
   it('turns the stream emulator off and drops the local cursor secret for APP_ENV=aws, also on a local endpoint', () => {
     const config = loadConfig({ APP_ENV: 'aws', DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000' });
 
@@ -126,7 +169,7 @@ describe('loadConfig', () => {
 
 describe('loadLocalStackConfig', () => {
   it('takes the local defaults: the stack replaces any DynamoDB endpoint by its own emulator', () => {
-    for (const env of [{}, { DYNAMODB_ENDPOINT: 'https://dynamodb.us-east-1.amazonaws.com' }]) {
+    for (const env of [{}, { DYNAMODB_ENDPOINT: 'https://dynamodb.us-east-1.amazonaws.com' }, { AWS_REGION: 'local' }]) {
       const config = loadLocalStackConfig(env);
 
       expect(config).toMatchObject({ appEnv: 'local', streamEmulator: true, corsOrigins: [LOCAL_FRONTEND_ORIGIN] });

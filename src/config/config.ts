@@ -101,8 +101,9 @@ export const CLIENT_ID_PATTERN = /^[\w+]+$/;
 const schema = z.object({
   APP_ENV: optional(z.enum(['local', 'test', 'aws'])),
   PORT: optional(port),
-  AWS_REGION: optional(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must look like us-east-1')),
-  AWS_DEFAULT_REGION: optional(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must look like us-east-1')),
+  // Checked once the endpoint is known (`checkRegion`): DynamoDB Local users set `local`.
+  AWS_REGION: optional(z.string()),
+  AWS_DEFAULT_REGION: optional(z.string()),
   DYNAMODB_ENDPOINT: optional(httpUrl),
   AWS_ENDPOINT_URL: optional(httpUrl),
   DDB_MESSAGE_TABLE: optional(z.string().regex(TABLE_NAME_PATTERN, '3-255 characters of A-Z a-z 0-9 _ . -')),
@@ -143,6 +144,26 @@ export function isLocalEndpoint(endpoint: string | undefined): boolean {
   return !AWS_ENDPOINT_HOST.test(host);
 }
 
+/** An AWS region's form, required when talking to AWS. */
+const AWS_REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d$/;
+/** What the AWS SDK accepts as a region at all (one hostname label): with a local endpoint, any of these. */
+const HOST_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
+
+/**
+ * AWS_REGION and AWS_DEFAULT_REGION: like `us-east-1` when DynamoDB is AWS's; with a local endpoint
+ * any name the SDK takes (`local`, `localhost`, as DynamoDB Local users set it).
+ */
+function checkRegion(env: NodeJS.ProcessEnv, values: { AWS_REGION?: string; AWS_DEFAULT_REGION?: string }, local: boolean): void {
+  for (const name of ['AWS_REGION', 'AWS_DEFAULT_REGION'] as const) {
+    const value = values[name];
+    if (value === undefined) continue;
+    const problem = local
+      ? HOST_LABEL.test(value) ? undefined : 'must be letters, digits and inner hyphens (a name the AWS SDK accepts)'
+      : AWS_REGION_PATTERN.test(value) ? undefined : 'must look like us-east-1 (any name only with a local DYNAMODB_ENDPOINT)';
+    if (problem) throw new ConfigError(`Invalid configuration: ${name} ${problem} (got ${JSON.stringify(env[name])})`);
+  }
+}
+
 /** Signs cursors when nothing else is configured, with a local endpoint only: it is public. */
 const LOCAL_CURSOR_SECRET = 'cruddur-local-cursor-secret-not-for-production';
 
@@ -162,6 +183,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const e = parsed.data;
   const endpoint = e.DYNAMODB_ENDPOINT ?? e.AWS_ENDPOINT_URL;
   const local = isLocalEndpoint(endpoint);
+  checkRegion(env, e, local);
   const appEnv = e.APP_ENV ?? (local ? 'local' : 'aws');
   if (e.STREAM_EMULATOR === 'on' && !local) {
     throw new ConfigError(
