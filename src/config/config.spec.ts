@@ -162,6 +162,14 @@ describe('loadConfig', () => {
     expect(message).not.toContain('\n');
   });
 
+  it('caches users 60 s by default; USER_CACHE_SECONDS sets it, 0 turns the cache off', () => {
+    expect(loadConfig({}).userCacheSeconds).toBe(60);
+    expect(loadConfig({ USER_CACHE_SECONDS: '5' }).userCacheSeconds).toBe(5);
+    expect(loadConfig({ USER_CACHE_SECONDS: '0' }).userCacheSeconds).toBe(0);
+    expect(() => loadConfig({ USER_CACHE_SECONDS: '-1' })).toThrow(/^Invalid configuration: USER_CACHE_SECONDS /);
+    expect(() => loadConfig({ USER_CACHE_SECONDS: '1.5' })).toThrow(/^Invalid configuration: USER_CACHE_SECONDS /);
+  });
+
   it('treats blank values as unset', () => {
     expect(loadConfig({ PORT: '', DDB_MESSAGE_TABLE: '  ' })).toMatchObject({ port: 4567, dynamodb: { table: 'cruddur-messages' } });
   });

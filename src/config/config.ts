@@ -52,6 +52,11 @@ export interface AppConfig {
   /** How many proxies in front of the API to trust for the client's address (X-Forwarded-For). */
   trustProxyHops: number;
   rateLimits: RateLimits;
+  /**
+   * How long the auth guard keeps a user found by Cognito sub (seconds; 0 = not cached): the bound
+   * on how long a task still sees a user removed or renamed in Postgres.
+   */
+  userCacheSeconds: number;
 }
 
 /** Requests allowed per window; 0 turns a limit off. */
@@ -124,6 +129,7 @@ const schema = z.object({
   RATE_LIMIT_MESSAGES_PER_MINUTE: optional(count),
   RATE_LIMIT_NEW_CONVERSATIONS_PER_HOUR: optional(count),
   RATE_LIMIT_PUBLIC_PER_MINUTE: optional(count),
+  USER_CACHE_SECONDS: optional(count),
 });
 
 /**
@@ -169,6 +175,8 @@ const LOCAL_CURSOR_SECRET = 'cruddur-local-cursor-secret-not-for-production';
 
 /** The original Cruddur frontend's development server, allowed by the local stack. */
 export const LOCAL_FRONTEND_ORIGIN = 'http://localhost:3000';
+
+export const DEFAULT_USER_CACHE_SECONDS = 60;
 
 export const DEFAULT_RATE_LIMITS: RateLimits = { messagesPerMinute: 120, newConversationsPerHour: 30, publicPerMinute: 60 };
 
@@ -220,6 +228,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       newConversationsPerHour: e.RATE_LIMIT_NEW_CONVERSATIONS_PER_HOUR ?? DEFAULT_RATE_LIMITS.newConversationsPerHour,
       publicPerMinute: e.RATE_LIMIT_PUBLIC_PER_MINUTE ?? DEFAULT_RATE_LIMITS.publicPerMinute,
     },
+    userCacheSeconds: e.USER_CACHE_SECONDS ?? DEFAULT_USER_CACHE_SECONDS,
   };
 }
 
