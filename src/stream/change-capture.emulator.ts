@@ -26,8 +26,10 @@ interface Pending {
 }
 
 /**
- * The local stand-in for DynamoDB Streams → Lambda (DESIGN §4): every message item written
- * through the repository becomes a real-shaped INSERT record, delivered to the stream handler.
+ * The local stand-in for DynamoDB Streams → Lambda, which on AWS deliver every new message to the
+ * projector that keeps each member's conversation list on the newest message: every message item
+ * written through the repository becomes a real-shaped INSERT record, delivered to the stream
+ * handler.
  *
  * It behaves like one shard: one queue in write order (so per-conversation order holds), one
  * handler call at a time, what arrives while a call runs goes into the next batch, and reported
