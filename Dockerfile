@@ -29,8 +29,9 @@ COPY package.json ./
 # Files stay root-owned and read-only to the process.
 USER node
 EXPOSE 4567
+# Liveness only (as the load balancer's check): a Postgres or DynamoDB outage must not mark the task unhealthy.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 4567) + '/api/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 4567) + '/api/health/live').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # The scripts are in the image too, e.g. a one-off task: node dist/scripts/db-migrate.js
 # The same Node flags as `npm start` (a test holds them equal): a heap cap keeps the task's memory
 # near its live heap instead of letting V8 grow it lazily (see README, Performance).

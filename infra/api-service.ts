@@ -17,7 +17,8 @@ import { LoadBalancerAccessLogs } from './load-balancer-access-logs.js';
 import type { Stage } from './stage-config.js';
 
 export const API_PORT = 4567;
-export const HEALTH_CHECK_PATH = '/api/health';
+/** Liveness only: a dependency outage (an RDS failover) must not mark every task unhealthy. */
+export const HEALTH_CHECK_PATH = '/api/health/live';
 
 export interface ApiServiceProps {
   stage: Stage;

@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer } from 'node:http';
+import { HEALTH_CHECK_PATH } from './api-service.js';
 import { fitServerTimeouts } from '../src/app.factory.js';
 import { TIMEOUTS } from '../src/common/timeouts.js';
 import { loadConfig } from '../src/config/config.js';
@@ -197,7 +198,7 @@ describe('MessagingStack', () => {
   });
 
   describe('the API service', () => {
-    it('runs on Fargate in the private subnets behind the ALB, health-checked on /api/health', () => {
+    it('runs on Fargate in the private subnets behind the ALB, health-checked on the liveness route /api/health/live', () => {
       prodTemplate.hasResourceProperties('AWS::ECS::Service', {
         LaunchType: 'FARGATE',
         LoadBalancers: [{ ContainerName: 'api', ContainerPort: 4567, TargetGroupArn: Match.anyValue() }],
@@ -207,7 +208,7 @@ describe('MessagingStack', () => {
         DeploymentConfiguration: Match.objectLike({ DeploymentCircuitBreaker: { Enable: true, Rollback: true } }),
       });
       prodTemplate.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
-        HealthCheckPath: '/api/health',
+        HealthCheckPath: '/api/health/live',
         Matcher: { HttpCode: '200' },
         TargetType: 'ip',
       });
@@ -350,6 +351,14 @@ describe('MessagingStack', () => {
         expect(existsSync(join(context, excluded))).toBe(false);
       }
     });
+  });
+
+  it('the image checks its health on the same liveness route as the load balancer', () => {
+    const dockerfile = readFileSync(join(findProjectRoot(), 'Dockerfile'), 'utf8');
+    const healthcheck = /^HEALTHCHECK [^\n]*\\\n\s*CMD (\[.*\])$/m.exec(dockerfile)![1];
+
+    expect(HEALTH_CHECK_PATH).toBe('/api/health/live');
+    expect(JSON.parse(healthcheck).join(' ')).toContain(`'${HEALTH_CHECK_PATH}'`);
   });
 
   it('the image starts the API with the Node flags of npm start', () => {

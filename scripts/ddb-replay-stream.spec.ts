@@ -46,6 +46,29 @@ describe('npm run ddb:replay-stream', () => {
     );
   });
 
+  it('finds the newest message by instant when the conversation mixes offsets (the original tools on two laptops)', async () => {
+    const group = randomUUID();
+    // Twelve messages from Tokyo, 21:00-21:11 UTC, then the newest from New York at 21:30 UTC, whose
+    // sk sorts before all of Tokyo's as a string.
+    const tokyo = Array.from({ length: 12 }, (_, i) => `2023-03-29T06:${String(i).padStart(2, '0')}:00+09:00`);
+    const newYork = '2023-03-28T16:30:00.000000-05:00';
+    for (const [owner, other] of [[alice, bob], [bob, alice]]) {
+      await db.repository.putMessageGroup({ owner_user_uuid: owner.uuid, message_group_uuid: group, last_reply_at: tokyo[0], message: 'm0', other });
+    }
+    for (const [i, at] of tokyo.entries()) await db.repository.putMessage({ message_group_uuid: group, message: `m${i}`, sender: bob, created_at: at });
+    await db.repository.putMessage({ message_group_uuid: group, message: 'newest, from New York', sender: alice, created_at: newYork });
+
+    const result = await runScript('ddb-replay-stream', [group], env);
+
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(result.stdout.split('\n')[0]).toBe(`conversation ${group}: newest message ${newYork} by @alice: "newest, from New York"`);
+    const members = await db.repository.listConversationMembers(group);
+    expect(members.map((m) => [m.last_reply_at, m.message])).toEqual([
+      [newYork, 'newest, from New York'],
+      [newYork, 'newest, from New York'],
+    ]);
+  });
+
   it('says so and changes nothing when the group items are already current', async () => {
     const group = randomUUID();
     const at = '2024-05-02T09:00:00.000000+00:00';

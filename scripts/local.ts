@@ -1,13 +1,13 @@
 import { resolve } from 'node:path';
 import { describeError } from '../src/cli/cli.js';
-import { loadConfig, silenceAwsSdkNodeWarning } from '../src/config/config.js';
+import { loadLocalStackConfig, silenceAwsSdkNodeWarning } from '../src/config/config.js';
 import { startLocalStack, type LocalStack } from '../src/local/local-stack.js';
 import { DEMO_PASSWORD, DEMO_USERS } from '../src/users/demo-users.js';
 
-/** `npm run local`: the embedded stack in the foreground until Ctrl-C (DESIGN §9). */
+/** `npm run local`: the embedded stack (no cloud account, no Docker) in the foreground until Ctrl-C. */
 async function main(): Promise<void> {
   silenceAwsSdkNodeWarning();
-  const config = loadConfig();
+  const config = loadLocalStackConfig();
   const stack = await startLocalStack({
     config,
     dataDir: resolve('.local'),

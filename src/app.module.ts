@@ -20,6 +20,10 @@ export class AppModule {
     if (!config.databaseUrl) {
       throw new ConfigError('Invalid configuration: DATABASE_URL is required (or run `npm run local`, which provides one)');
     }
+    if (!config.cursorSecret) {
+      // The fixed local secret is public: it is only used with a local DynamoDB endpoint.
+      throw new ConfigError('Invalid configuration: CURSOR_SECRET is required unless DynamoDB is on a local endpoint (DYNAMODB_ENDPOINT)');
+    }
     return {
       module: AppModule,
       imports: [

@@ -40,6 +40,21 @@ afterAll(async () => {
 const api = () => request(stack.app.getHttpServer());
 
 describe('Postgres unreachable', () => {
+  it('keeps the task live (200) while it is not ready (503): a database failover must not get the fleet replaced', async () => {
+    await pgProxy.cut();
+
+    const [live, ready, health] = [await api().get('/api/health/live'), await api().get('/api/health/ready'), await api().get('/api/health')];
+
+    expect(live.status).toBe(200);
+    expect(ready.status).toBe(503);
+    expect(ready.body.error.postgres.status).toBe('down');
+    expect(health.status).toBe(503);
+
+    await pgProxy.restore();
+
+    expect((await api().get('/api/health/ready')).status).toBe(200);
+  });
+
   it('answers 503 (never 500) and recovers once Postgres is back', async () => {
     const bobToken = await stack.accessToken(bob);
     await pgProxy.cut();
@@ -75,6 +90,8 @@ describe('DynamoDB unreachable', () => {
 
     expect(health.status).toBe(503);
     expect(health.body.error.dynamodb.status).toBe('down');
+    expect((await api().get('/api/health/live')).status).toBe(200);
+    expect((await api().get('/api/health/ready')).status).toBe(503);
     expect(list.status).toBe(503);
     expect(send.status).toBe(503);
 

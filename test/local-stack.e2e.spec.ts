@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCognitoClient } from '../src/cognito/cognito.client.js';
 import { demoUserAccessToken } from '../src/cognito/cognito-demo-users.js';
-import { loadConfig } from '../src/config/config.js';
+import { loadConfig, loadLocalStackConfig } from '../src/config/config.js';
 import { openMessagesRepository } from '../src/dynamodb/open-messages-repository.js';
 import { startLocalStack, type LocalStack } from '../src/local/local-stack.js';
 import { assertPortFree, freePort } from '../src/local/ports.js';
@@ -46,7 +46,7 @@ describe('the local stack with DATABASE_URL', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase({ migrate: false });
-    stack = await startLocalStack({ config: loadConfig({ APP_ENV: 'test', DATABASE_URL: db.url }), dataDir: dataDir.path, ports: ANY_PORT });
+    stack = await startLocalStack({ config: loadLocalStackConfig({ APP_ENV: 'test', DATABASE_URL: db.url }), dataDir: dataDir.path, ports: ANY_PORT });
   });
 
   afterAll(async () => {
@@ -108,7 +108,7 @@ describe('the local stack with DATABASE_URL', () => {
     await stack!.stop();
     expect(existsSync(join(dataDir.path, 'stack.json'))).toBe(false);
 
-    stack = await startLocalStack({ config: loadConfig({ APP_ENV: 'test', DATABASE_URL: db.url }), dataDir: dataDir.path, ports: ANY_PORT });
+    stack = await startLocalStack({ config: loadLocalStackConfig({ APP_ENV: 'test', DATABASE_URL: db.url }), dataDir: dataDir.path, ports: ANY_PORT });
     const after = await demoState(stack);
 
     expect(stack.info.userPoolId).toBe(before.info.userPoolId);
@@ -120,7 +120,7 @@ describe('the local stack with DATABASE_URL', () => {
   });
 
   it('refuses a second stack on the same data directory', async () => {
-    const second = startLocalStack({ config: loadConfig({ APP_ENV: 'test', DATABASE_URL: db.url }), dataDir: dataDir.path, ports: ANY_PORT });
+    const second = startLocalStack({ config: loadLocalStackConfig({ APP_ENV: 'test', DATABASE_URL: db.url }), dataDir: dataDir.path, ports: ANY_PORT });
 
     const outcome = await second.then(
       async (started) => (await started.stop(), 'started'),
@@ -147,8 +147,15 @@ describe('the local stack when something is wrong', () => {
     dataDir.remove();
   });
 
+  it('refuses a configuration read for AWS (no local cursor secret, no stream emulator) before starting anything', async () => {
+    await expect(startLocalStack({ config: loadConfig({ APP_ENV: 'test' }), dataDir: dataDir.path, ports: ANY_PORT })).rejects.toThrow(
+      'the local stack needs the configuration of loadLocalStackConfig(), not one for AWS',
+    );
+    expect(existsSync(join(dataDir.path, 'stack.pid'))).toBe(false);
+  });
+
   it('fails with one line naming the setting when a port is in use', async () => {
-    const config = loadConfig({ APP_ENV: 'test', DATABASE_URL: 'postgres://postgres@127.0.0.1:1/unused' });
+    const config = loadLocalStackConfig({ APP_ENV: 'test', DATABASE_URL: 'postgres://postgres@127.0.0.1:1/unused' });
 
     const start = startLocalStack({ config, dataDir: dataDir.path, ports: { ...ANY_PORT, cognito: blockedPort } });
 
@@ -157,7 +164,7 @@ describe('the local stack when something is wrong', () => {
 
   it('stops what it already started when a later step fails', async () => {
     const [dynamodb, cognito] = [await freePort(), await freePort()];
-    const config = loadConfig({ APP_ENV: 'test', DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/cruddur_missing_database' });
+    const config = loadLocalStackConfig({ APP_ENV: 'test', DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/cruddur_missing_database' });
 
     await expect(startLocalStack({ config, dataDir: dataDir.path, ports: { ...ANY_PORT, dynamodb, cognito } })).rejects.toThrow(
       /cruddur_missing_database/,
@@ -180,7 +187,7 @@ describe('the local stack without DATABASE_URL', () => {
   });
 
   it('runs its own embedded Postgres in the data directory', async () => {
-    stack = await startLocalStack({ config: loadConfig({ APP_ENV: 'test' }), dataDir: dataDir.path, ports: ANY_PORT });
+    stack = await startLocalStack({ config: loadLocalStackConfig({ APP_ENV: 'test' }), dataDir: dataDir.path, ports: ANY_PORT });
 
     const res = await fetch(`${stack.info.apiUrl}/api/health`);
 

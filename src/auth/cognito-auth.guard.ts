@@ -9,6 +9,8 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { LRUCache } from 'lru-cache';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/config.js';
 import type { User } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
 import { ACCESS_TOKEN_VERIFIER, SigningKeysUnavailableError, type AccessTokenVerifier } from './access-token.verifier.js';
@@ -20,18 +22,23 @@ const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i;
 
 /**
  * The global guard: every route needs `Authorization: Bearer <Cognito access token>` unless marked
- * `@Public()`. The token's `sub` is mapped to the Postgres user; found users are cached briefly so
- * that a steady stream of requests costs no database round trip.
+ * `@Public()`. The token's `sub` is mapped to the Postgres user; found users are cached for
+ * USER_CACHE_SECONDS (60 by default; 0 = not cached) so that a steady stream of requests costs no
+ * database round trip. That is how long a task may still see a user removed or renamed in Postgres.
  */
 @Injectable()
 export class CognitoAuthGuard implements CanActivate {
-  private readonly usersBySub = new LRUCache<string, User>({ max: 10_000, ttl: 60_000 });
+  /** Undefined when USER_CACHE_SECONDS is 0 (lru-cache reads a ttl of 0 as "never expires"). */
+  private readonly usersBySub?: LRUCache<string, User>;
 
   constructor(
     @Inject(Reflector) private readonly reflector: Reflector,
     @Inject(ACCESS_TOKEN_VERIFIER) private readonly verifier: AccessTokenVerifier,
     @Inject(UsersService) private readonly users: UsersService,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    if (config.userCacheSeconds > 0) this.usersBySub = new LRUCache<string, User>({ max: 10_000, ttl: config.userCacheSeconds * 1000 });
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
@@ -53,12 +60,12 @@ export class CognitoAuthGuard implements CanActivate {
   }
 
   private async userFor(sub: string): Promise<User> {
-    const cached = this.usersBySub.get(sub);
+    const cached = this.usersBySub?.get(sub);
     if (cached) return cached;
     const user = await this.users.findByCognitoSub(sub);
     // Neutral: naming the operator script that links accounts told an attacker what to wait for.
     if (!user) throw new ForbiddenException('This account has no Cruddur profile');
-    this.usersBySub.set(sub, user);
+    this.usersBySub?.set(sub, user);
     return user;
   }
 }

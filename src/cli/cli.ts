@@ -10,7 +10,7 @@ export class UsageError extends Error {
   }
 }
 
-/** Where `npm run local` says its parts are (DESIGN §9). */
+/** Where `npm run local` says its parts are: `.local/stack.json`, which the scripts read. */
 export interface LocalStackInfo {
   apiUrl: string;
   dynamodbEndpoint: string;
@@ -44,18 +44,21 @@ export interface ScriptContext {
 
 /**
  * The configuration a script works against. `prod` means AWS (the endpoints from the environment,
- * or AWS's own). Otherwise the local endpoints: those in the environment, else the ones the running
- * `npm run local` wrote to `.local/stack.json`.
+ * or AWS's own), and never the in-process stream emulator: the table's stream drives the Lambda.
+ * Otherwise the local endpoints: those in the environment, else the ones the running `npm run
+ * local` wrote to `.local/stack.json` (else the stack's default ports). Without APP_ENV, the
+ * defaults follow the DynamoDB endpoint the script ends up with (see `isLocalEndpoint`).
  */
-export function scriptConfig(prod: boolean, env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const config = loadConfig(env);
-  if (prod) return config;
-  const stack = readLocalStack();
+export function scriptConfig(prod: boolean, env: NodeJS.ProcessEnv = process.env, stackFile = LOCAL_STACK_FILE): AppConfig {
+  if (prod) return { ...loadConfig(env), streamEmulator: false };
+  const stack = readLocalStack(stackFile);
+  const endpointSet = Boolean(env.DYNAMODB_ENDPOINT?.trim() || env.AWS_ENDPOINT_URL?.trim());
+  const config = loadConfig(endpointSet ? env : { ...env, DYNAMODB_ENDPOINT: stack?.dynamodbEndpoint ?? 'http://127.0.0.1:8000' });
   return {
     ...config,
     dynamodb: {
-      endpoint: config.dynamodb.endpoint ?? stack?.dynamodbEndpoint ?? 'http://127.0.0.1:8000',
-      table: env.DDB_MESSAGE_TABLE ? config.dynamodb.table : (stack?.table ?? config.dynamodb.table),
+      endpoint: config.dynamodb.endpoint,
+      table: env.DDB_MESSAGE_TABLE?.trim() ? config.dynamodb.table : (stack?.table ?? config.dynamodb.table),
     },
     databaseUrl: config.databaseUrl ?? stack?.databaseUrl,
     cognito: {

@@ -18,6 +18,13 @@ describe('transcript', () => {
     expect(formatMessageTime('not-a-time')).toBe('not-a-time');
   });
 
+  it('shows a timestamp written with a local offset in UTC', () => {
+    expect(formatMessageTime('2023-03-28T16:02:11.141577-05:00')).toBe('2023-03-28 09:02 PM');
+    expect(formatMessageTime('2023-03-29T06:05:00+09:00')).toBe('2023-03-28 09:05 PM');
+    expect(formatMessageTime('2023-03-29T02:36:00+05:30')).toBe('2023-03-28 09:06 PM');
+    expect(formatMessageTime('2023-12-31T20:00:00-05:00')).toBe('2024-01-01 01:00 AM');
+  });
+
   it('cuts a message at 40 characters, adding ... only when cut', () => {
     expect(previewMessage('a'.repeat(40))).toBe('a'.repeat(40));
     expect(previewMessage('b'.repeat(41))).toBe(`${'b'.repeat(40)}...`);

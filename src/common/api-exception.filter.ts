@@ -3,7 +3,10 @@ import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type Exce
 import type { Response } from 'express';
 import { RateLimitedException } from '../rate-limit/rate-limiter.service.js';
 
-/** The error body of every failed call (DESIGN §7). */
+/**
+ * The error body of every failed call: `statusCode`, the HTTP reason phrase as `error`, a short
+ * `message`, and for a refused request every failing code at once in `errors` (e.g. `message_blank`).
+ */
 export interface ApiError {
   statusCode: number;
   error: string;

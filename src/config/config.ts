@@ -7,7 +7,10 @@ import { z } from 'zod';
 export type AppEnv = 'local' | 'test' | 'aws';
 
 export interface AppConfig {
-  /** `local` and `test` accept the Cognito emulator's issuer; `aws` only real Cognito. */
+  /**
+   * `local` and `test` accept the Cognito emulator's issuer; `aws` only real Cognito. Without
+   * APP_ENV: `local` when the DynamoDB endpoint is a local one (`isLocalEndpoint`), else `aws`.
+   */
   appEnv: AppEnv;
   port: number;
   aws: { region: string };
@@ -29,11 +32,15 @@ export interface AppConfig {
      */
     issuer?: string;
   };
-  /** Secret that signs paging cursors; the API refuses to start without one when `appEnv` is `aws`. */
+  /**
+   * Secret that signs paging cursors. Without CURSOR_SECRET a fixed, public one is used only with a
+   * local DynamoDB endpoint (and `appEnv` not `aws`); otherwise none, and the API refuses to start.
+   */
   cursorSecret?: string;
   /**
    * Run the in-process change-capture emulator (the local stand-in for DynamoDB Streams → Lambda).
-   * On by default for `local` and `test`, off for `aws`, where the real stream drives the Lambda.
+   * Only ever with a local DynamoDB endpoint: on by default there for `local` and `test`; against
+   * AWS the table's stream drives the Lambda, and STREAM_EMULATOR=on is refused.
    */
   streamEmulator: boolean;
   /** Ports of the emulators that `npm run local` starts (0 = any free port). */
@@ -45,6 +52,11 @@ export interface AppConfig {
   /** How many proxies in front of the API to trust for the client's address (X-Forwarded-For). */
   trustProxyHops: number;
   rateLimits: RateLimits;
+  /**
+   * How long the auth guard keeps a user found by Cognito sub (seconds; 0 = not cached): the bound
+   * on how long a task still sees a user removed or renamed in Postgres.
+   */
+  userCacheSeconds: number;
 }
 
 /** Requests allowed per window; 0 turns a limit off. */
@@ -94,8 +106,9 @@ export const CLIENT_ID_PATTERN = /^[\w+]+$/;
 const schema = z.object({
   APP_ENV: optional(z.enum(['local', 'test', 'aws'])),
   PORT: optional(port),
-  AWS_REGION: optional(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must look like us-east-1')),
-  AWS_DEFAULT_REGION: optional(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must look like us-east-1')),
+  // Checked once the endpoint is known (`checkRegion`): DynamoDB Local users set `local`.
+  AWS_REGION: optional(z.string()),
+  AWS_DEFAULT_REGION: optional(z.string()),
   DYNAMODB_ENDPOINT: optional(httpUrl),
   AWS_ENDPOINT_URL: optional(httpUrl),
   DDB_MESSAGE_TABLE: optional(z.string().regex(TABLE_NAME_PATTERN, '3-255 characters of A-Z a-z 0-9 _ . -')),
@@ -116,10 +129,54 @@ const schema = z.object({
   RATE_LIMIT_MESSAGES_PER_MINUTE: optional(count),
   RATE_LIMIT_NEW_CONVERSATIONS_PER_HOUR: optional(count),
   RATE_LIMIT_PUBLIC_PER_MINUTE: optional(count),
+  USER_CACHE_SECONDS: optional(count),
 });
+
+/**
+ * Hosts of AWS's own endpoints (regional, FIPS, dual-stack `api.aws`, account-based, VPC interface
+ * endpoints, China). Any other configured endpoint is a local one: dynalite, DynamoDB Local, a
+ * container such as `http://dynamodb:8000`.
+ */
+const AWS_ENDPOINT_HOST = /(^|\.)(amazonaws\.com|amazonaws\.com\.cn|api\.aws)$/;
+
+/**
+ * Whether a DynamoDB endpoint is a local one: configured, and not an AWS host. No endpoint means
+ * AWS's own. Local-only behaviour (the stream emulator, the fixed cursor secret, APP_ENV's `local`
+ * default, free-form regions) depends on this.
+ */
+export function isLocalEndpoint(endpoint: string | undefined): boolean {
+  if (!endpoint || !URL.canParse(endpoint)) return false;
+  const host = new URL(endpoint).hostname.toLowerCase().replace(/\.$/, '');
+  return !AWS_ENDPOINT_HOST.test(host);
+}
+
+/** An AWS region's form, required when talking to AWS. */
+const AWS_REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d$/;
+/** What the AWS SDK accepts as a region at all (one hostname label): with a local endpoint, any of these. */
+const HOST_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
+
+/**
+ * AWS_REGION and AWS_DEFAULT_REGION: like `us-east-1` when DynamoDB is AWS's; with a local endpoint
+ * any name the SDK takes (`local`, `localhost`, as DynamoDB Local users set it).
+ */
+function checkRegion(env: NodeJS.ProcessEnv, values: { AWS_REGION?: string; AWS_DEFAULT_REGION?: string }, local: boolean): void {
+  for (const name of ['AWS_REGION', 'AWS_DEFAULT_REGION'] as const) {
+    const value = values[name];
+    if (value === undefined) continue;
+    const problem = local
+      ? HOST_LABEL.test(value) ? undefined : 'must be letters, digits and inner hyphens (a name the AWS SDK accepts)'
+      : AWS_REGION_PATTERN.test(value) ? undefined : 'must look like us-east-1 (any name only with a local DYNAMODB_ENDPOINT)';
+    if (problem) throw new ConfigError(`Invalid configuration: ${name} ${problem} (got ${JSON.stringify(env[name])})`);
+  }
+}
+
+/** Signs cursors when nothing else is configured, with a local endpoint only: it is public. */
+const LOCAL_CURSOR_SECRET = 'cruddur-local-cursor-secret-not-for-production';
 
 /** The original Cruddur frontend's development server, allowed by the local stack. */
 export const LOCAL_FRONTEND_ORIGIN = 'http://localhost:3000';
+
+export const DEFAULT_USER_CACHE_SECONDS = 60;
 
 export const DEFAULT_RATE_LIMITS: RateLimits = { messagesPerMinute: 120, newConversationsPerHour: 30, publicPerMinute: 60 };
 
@@ -132,13 +189,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new ConfigError(`Invalid configuration: ${name} ${issue.message} (got ${JSON.stringify(env[name])})`);
   }
   const e = parsed.data;
-  const appEnv = e.APP_ENV ?? 'local';
+  const endpoint = e.DYNAMODB_ENDPOINT ?? e.AWS_ENDPOINT_URL;
+  const local = isLocalEndpoint(endpoint);
+  checkRegion(env, e, local);
+  const appEnv = e.APP_ENV ?? (local ? 'local' : 'aws');
+  if (e.STREAM_EMULATOR === 'on' && !local) {
+    throw new ConfigError(
+      `Invalid configuration: STREAM_EMULATOR=on needs a local DynamoDB endpoint (DYNAMODB_ENDPOINT), got ${endpoint ? JSON.stringify(endpoint) : "AWS's own"}; on AWS the table's stream drives the projector Lambda`,
+    );
+  }
   return {
     appEnv,
     port: e.PORT ?? 4567,
     aws: { region: e.AWS_REGION ?? e.AWS_DEFAULT_REGION ?? 'us-east-1' },
     dynamodb: {
-      endpoint: e.DYNAMODB_ENDPOINT ?? e.AWS_ENDPOINT_URL,
+      endpoint,
       table: e.DDB_MESSAGE_TABLE ?? 'cruddur-messages',
     },
     databaseUrl: e.DATABASE_URL ?? e.CONNECTION_URL,
@@ -148,8 +213,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       endpoint: e.COGNITO_ENDPOINT,
       issuer: e.COGNITO_ISSUER ?? (e.COGNITO_ENDPOINT && e.AWS_COGNITO_USER_POOL_ID ? emulatorPoolUrl(e.COGNITO_ENDPOINT, e.AWS_COGNITO_USER_POOL_ID) : undefined),
     },
-    cursorSecret: e.CURSOR_SECRET ?? (appEnv === 'aws' ? undefined : 'cruddur-local-cursor-secret-not-for-production'),
-    streamEmulator: e.STREAM_EMULATOR ? e.STREAM_EMULATOR === 'on' : appEnv !== 'aws',
+    cursorSecret: e.CURSOR_SECRET ?? (local && appEnv !== 'aws' ? LOCAL_CURSOR_SECRET : undefined),
+    streamEmulator: e.STREAM_EMULATOR ? e.STREAM_EMULATOR === 'on' : local && appEnv !== 'aws',
     local: {
       dynamodbPort: e.LOCAL_DYNAMODB_PORT ?? 8000,
       cognitoPort: e.LOCAL_COGNITO_PORT ?? 9229,
@@ -163,7 +228,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       newConversationsPerHour: e.RATE_LIMIT_NEW_CONVERSATIONS_PER_HOUR ?? DEFAULT_RATE_LIMITS.newConversationsPerHour,
       publicPerMinute: e.RATE_LIMIT_PUBLIC_PER_MINUTE ?? DEFAULT_RATE_LIMITS.publicPerMinute,
     },
+    userCacheSeconds: e.USER_CACHE_SECONDS ?? DEFAULT_USER_CACHE_SECONDS,
   };
+}
+
+/**
+ * The configuration `npm run local` starts from: the environment, with the DynamoDB endpoint of the
+ * stack's own emulator (`127.0.0.1:LOCAL_DYNAMODB_PORT`) in place of any other, since the stack
+ * replaces it. So its defaults are a local endpoint's (APP_ENV `local`, the stream emulator, the
+ * local cursor secret, any region), and what the environment sets explicitly is kept.
+ */
+export function loadLocalStackConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const config = loadConfig({ ...env, DYNAMODB_ENDPOINT: 'http://127.0.0.1', AWS_ENDPOINT_URL: undefined });
+  return { ...config, dynamodb: { ...config.dynamodb, endpoint: `http://127.0.0.1:${config.local.dynamodbPort}` } };
 }
 
 /**

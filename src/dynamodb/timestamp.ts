@@ -1,10 +1,20 @@
 /**
- * Message timestamps as stored in `sk`: exactly the original Cruddur form,
- * `2023-03-28T21:02:11.141577+00:00` (six fractional digits, `+00:00`), so that string order is
- * time order. Older tools also wrote `2023-04-05T18:27:02.123456` (no offset) and forms without
- * microseconds; those are read as UTC.
+ * Message timestamps as stored in `sk`. This project writes exactly the original Cruddur form,
+ * `2023-03-28T21:02:11.141577+00:00` (six fractional digits, `+00:00`), so that what it writes sorts
+ * by time as a string.
+ *
+ * It reads every form the original tools wrote. Run on a laptop they stamp the machine's local
+ * offset (`datetime.now(timezone.utc).astimezone().isoformat()`): `2023-03-28T16:02:11.141577-05:00`,
+ * `…+09:00`, `…+05:30`, and without microseconds when they were zero (`2023-03-28T16:02:11-05:00`);
+ * older tools wrote no offset at all (`2023-04-05T18:27:02.123456`), which is read as UTC. The
+ * grammar: `YYYY-MM-DDTHH:MM:SS`, an optional fraction of 1-6 digits, then nothing (UTC), `Z`, or a
+ * sign and `HH:MM` (also `HHMM`) with hours 00-23 and minutes 00-59. Refused: an offset of hours
+ * only (`-05`), with seconds (`+05:30:15`), of 24 hours or more (`+24:00`), a lower-case `z`, more
+ * than six fractional digits, hour 24, second 60, and dates that do not exist. `-00:00` is read as
+ * UTC (RFC 3339's "offset unknown"). A value is read as its instant; stored strings with different
+ * offsets do not sort by time, so compare them with `compareTimestamps`.
  */
-const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(Z|\+00:?00)?$/;
+const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(?:(Z)|([+-])(\d{2}):?(\d{2}))?$/;
 
 /** Microseconds since the epoch. */
 export type Micros = number;
@@ -19,12 +29,16 @@ export function formatTimestamp(micros: Micros): string {
 export function parseTimestamp(value: string): Micros | undefined {
   const m = TIMESTAMP.exec(value);
   if (!m) return undefined;
-  const [, y, mo, d, h, mi, s, frac = ''] = m;
-  const ms = Date.UTC(+y, +mo - 1, +d, +h, +mi, +s);
-  if (Number.isNaN(ms)) return undefined;
-  const check = new Date(ms);
-  if (check.getUTCDate() !== +d || check.getUTCMonth() !== +mo - 1) return undefined; // 2023-02-30
-  return ms * 1000 + Number(frac.padEnd(6, '0'));
+  const [, y, mo, d, h, mi, s, frac = '', , sign, offsetHours, offsetMinutes] = m;
+  if (+h > 23 || +mi > 59 || +s > 59) return undefined;
+  if (sign && (+offsetHours > 23 || +offsetMinutes > 59)) return undefined;
+  // setUTCFullYear, unlike Date.UTC, keeps the years 0-99 as written.
+  const date = new Date(0);
+  date.setUTCFullYear(+y, +mo - 1, +d);
+  if (date.getUTCFullYear() !== +y || date.getUTCMonth() !== +mo - 1 || date.getUTCDate() !== +d) return undefined; // 2023-02-30
+  date.setUTCHours(+h, +mi, +s, 0);
+  const offsetMs = sign ? (sign === '-' ? -1 : 1) * (+offsetHours * 60 + +offsetMinutes) * 60_000 : 0;
+  return (date.getTime() - offsetMs) * 1000 + Number(frac.padEnd(6, '0'));
 }
 
 export function isTimestamp(value: string): boolean {

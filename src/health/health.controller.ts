@@ -1,4 +1,5 @@
 import { Catch, Controller, Get, Inject, ServiceUnavailableException, UseFilters, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import { ApiOperation } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Public } from '../auth/public.decorator.js';
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -7,7 +8,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.js';
 import { DYNAMODB_CLIENT } from '../dynamodb/dynamodb.module.js';
 
-/** /api/health answers Terminus's own report when something is down: it names each dependency. */
+/** The readiness checks answer Terminus's own report when something is down: it names each dependency. */
 @Catch(ServiceUnavailableException)
 class HealthReportFilter implements ExceptionFilter {
   catch(exception: ServiceUnavailableException, host: ArgumentsHost): void {
@@ -15,7 +16,13 @@ class HealthReportFilter implements ExceptionFilter {
   }
 }
 
-/** Liveness and readiness: 200 when DynamoDB (the table) and Postgres answer, 503 naming what is down. */
+/**
+ * Terminus's two kinds of check. Liveness (`/api/health/live`): 200 while the process serves
+ * requests, no dependency checked; the load balancer's target health check and the image's
+ * HEALTHCHECK use it, so a Postgres or DynamoDB outage (an RDS failover) does not get every task
+ * replaced at once. Readiness (`/api/health/ready`, and `/api/health` for people): 200 when
+ * DynamoDB (the table) and Postgres answer, 503 naming what is down.
+ */
 @Controller('health')
 export class HealthController {
   constructor(
@@ -27,10 +34,32 @@ export class HealthController {
   ) {}
 
   @Public()
+  @Get('live')
+  @HealthCheck()
+  @ApiOperation({ summary: 'Liveness: 200 while the process serves requests; checks no dependency (the load balancer\'s health check)' })
+  live() {
+    return this.health.check([]);
+  }
+
+  @Public()
+  @Get('ready')
+  @HealthCheck()
+  @UseFilters(HealthReportFilter)
+  @ApiOperation({ summary: 'Readiness: 200 when DynamoDB and Postgres answer, else 503 naming what is down' })
+  ready() {
+    return this.dependencies();
+  }
+
+  @Public()
   @Get()
   @HealthCheck()
   @UseFilters(HealthReportFilter)
+  @ApiOperation({ summary: 'The readiness check (the same as /api/health/ready)' })
   check() {
+    return this.dependencies();
+  }
+
+  private dependencies() {
     return this.health.check([
       () =>
         this.indicators

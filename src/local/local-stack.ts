@@ -7,7 +7,7 @@ import { createCognitoClient, listAllCognitoUsers } from '../cognito/cognito.cli
 import { describeRefusals } from '../cognito/cognito-user-ids.js';
 import { startCognitoEmulator } from '../cognito/cognito-emulator.js';
 import { prepareLocalCognito } from '../cognito/cognito-demo-users.js';
-import { emulatorPoolUrl, type AppConfig } from '../config/config.js';
+import { emulatorPoolUrl, isLocalEndpoint, type AppConfig } from '../config/config.js';
 import { openDataSource } from '../database/data-source.js';
 import { createDynamoDbClient } from '../dynamodb/dynamodb.client.js';
 import { ensureMessageTable } from '../dynamodb/message-table.js';
@@ -29,8 +29,9 @@ export interface LocalStackPorts {
 
 export interface LocalStackOptions {
   /**
-   * The configuration from the environment: table, region, `DATABASE_URL` (else embedded Postgres),
-   * ports. Its DynamoDB and Cognito settings are replaced by the stack's emulators.
+   * The configuration from the environment, read by `loadLocalStackConfig` (so its defaults are a
+   * local endpoint's): table, region, `DATABASE_URL` (else embedded Postgres), ports. Its DynamoDB
+   * and Cognito settings are replaced by the stack's emulators.
    */
   config: AppConfig;
   /** Where the stack keeps its data (`.local` for `npm run local`); `stack.json` is written here. */
@@ -56,7 +57,8 @@ export interface LocalStack {
 export const LOCAL_DATABASE_NAME = 'cruddur';
 
 /**
- * Starts the embedded local stack (DESIGN §9): dynalite, cognito-local and Postgres (embedded
+ * Starts the embedded local stack, everything `npm run local` needs on one machine with no cloud
+ * account and no Docker: dynalite, cognito-local and Postgres (embedded
  * unless `DATABASE_URL` is set), then creates what is missing (table, schema, pool, demo users,
  * the demo conversation) and starts the API. Everything persists under `dataDir`, so a second
  * start reuses it. When any step fails, what was already started is stopped before the error is
@@ -64,6 +66,10 @@ export const LOCAL_DATABASE_NAME = 'cruddur';
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const { config, dataDir } = options;
+  if (!isLocalEndpoint(config.dynamodb.endpoint)) {
+    // A configuration read for AWS has no local cursor secret and no stream emulator.
+    throw new LocalStackError('the local stack needs the configuration of loadLocalStackConfig(), not one for AWS');
+  }
   const ports: LocalStackPorts = {
     api: config.port,
     dynamodb: config.local.dynamodbPort,

@@ -3,7 +3,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { isTimestamp } from '../dynamodb/timestamp.js';
 
 /**
- * The opaque paging cursor of a list: the `sk` to continue before, bound to the list it came from
+ * The opaque paging cursor of a list: the `sk` to continue before (as stored, in any form
+ * `parseTimestamp` reads: the original tools' local offsets too), bound to the list it came from
  * (`scope`, e.g. `messages:{group}` or `groups:{owner}`) and signed with an HMAC, so a changed or
  * transplanted cursor is rejected (400) instead of reaching DynamoDB.
  */

@@ -90,7 +90,7 @@ export class ApiClient {
 
 const bearer = (token?: string): Record<string, string> => (token === undefined ? {} : { authorization: `Bearer ${token}` });
 
-/** The error body of DESIGN §7, and nothing that looks like a stack trace. */
+/** The error body every failed call has (`{statusCode, error, message}` and maybe `errors`), and nothing that looks like a stack trace. */
 export function isCleanErrorBody(res: ApiResponse): boolean {
   const body = res.body as { statusCode?: unknown; error?: unknown; message?: unknown } | undefined;
   return (

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { MessagesRepository, type UserRef } from '../../src/dynamodb/messages.repository.js';
 import { seedDemoConversation } from '../../src/seed/demo-conversation.seed.js';
@@ -129,6 +131,36 @@ describe('ddb:get-conversation', () => {
     const result = await run('ddb-get-conversation', [group], table, { DYNAMODB_ENDPOINT: UNREACHABLE_DYNAMODB });
 
     expectOneLineFailure(result, 'ddb:get-conversation', /cannot reach the service/);
+  });
+});
+
+describe('ddb:get-conversation on messages the original tools stamped with a local offset', () => {
+  it('prints their times in UTC (the JSON keeps each sk as stored)', async () => {
+    const { table } = await newTable();
+    const group = randomUUID();
+    const stamped: [UserRef, string, string][] = [
+      [alice, '2023-03-28T16:02:11.141577-05:00', 'from New York'],
+      [bob, '2023-03-29T06:05:00+09:00', 'from Tokyo'],
+      [alice, '2023-03-29T02:36:00.5+05:30', 'from Mumbai'],
+    ];
+    for (const [sender, sk, message] of stamped) {
+      // As the original tools wrote them: raw items, no ElectroDB identifiers.
+      await stack.client.send(new PutItemCommand({
+        TableName: table,
+        Item: marshall({ pk: `MSG#${group}`, sk, message_uuid: randomUUID(), message, user_uuid: sender.uuid, user_display_name: sender.display_name, user_handle: sender.handle }),
+      }));
+    }
+
+    const result = await run('ddb-get-conversation', [group], table);
+
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+    const { json, lines } = splitOutput(result.stdout);
+    expect(json.map((m) => m.created_at)).toEqual(['2023-03-28T16:02:11.141577-05:00', '2023-03-29T02:36:00.5+05:30', '2023-03-29T06:05:00+09:00']);
+    expect(lines).toEqual([
+      'alice  2023-03-28 09:02 PM  from New York',
+      'alice  2023-03-28 09:06 PM  from Mumbai',
+      'bob    2023-03-28 09:05 PM  from Tokyo',
+    ]);
   });
 });
 

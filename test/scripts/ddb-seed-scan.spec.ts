@@ -80,6 +80,20 @@ describe('ddb:seed', () => {
     await expect(itemCount(repo)).resolves.toBe(0);
   });
 
+  it('never runs the in-process stream emulator with prod, whatever APP_ENV says', async () => {
+    // The projector logs every batch at DEBUG: the emulator's batches show on stdout when it runs.
+    const debug = { POWERTOOLS_LOG_LEVEL: 'DEBUG' };
+    const runs = await Promise.all([
+      newTable().then(({ table }) => run('ddb-seed', [], table, { ...debug, APP_ENV: '' })),
+      newTable().then(({ table }) => run('ddb-seed', ['prod'], table, { ...debug, APP_ENV: '' })),
+      newTable().then(({ table }) => run('ddb-seed', ['prod'], table, { ...debug, APP_ENV: 'local' })),
+    ]);
+
+    expect(runs.map((r) => r.code)).toEqual([0, 0, 0]);
+    expect(runs.map((r) => r.stdout.includes('"batch projected"'))).toEqual([true, false, false]);
+    expect(runs[1].stdout).toMatch(/^seeded conversation [0-9a-f-]{36}: \d+ messages between @andrewbrown and @bayko\n$/);
+  });
+
   it('fails with one line when no database is configured', async () => {
     const { table } = await newTable();
 

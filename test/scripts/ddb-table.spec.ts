@@ -191,3 +191,29 @@ describe('ddb:drop', () => {
     expectOneLineFailure(result, 'ddb:drop', /cannot reach the service/);
   });
 });
+
+describe('the scripts\' configuration', () => {
+  it.each([['local'], ['localhost']])('accepts AWS_REGION=%s, as DynamoDB Local users set it, when an endpoint is configured', async (region) => {
+    const table = await createMessageTable(client, newTableName());
+
+    const result = await run('ddb-list-tables', [], 'unused-table', { AWS_REGION: region });
+
+    expect(result.code).toBe(0);
+    expect(result.stdout.split('\n')).toContain(table);
+  });
+
+  it('refuses AWS_REGION=local for AWS (prod without an endpoint) with one line', async () => {
+    const result = await runScript('ddb-list-tables', ['prod'], { AWS_REGION: 'local' }, cwd.path);
+
+    expectOneLineFailure(result, 'ddb:list-tables', /Invalid configuration: AWS_REGION .*\(got "local"\)/);
+  });
+
+  it.each([
+    ['prod', ['prod'], {}],
+    ['an AWS endpoint', [], { DYNAMODB_ENDPOINT: 'https://dynamodb.us-east-1.amazonaws.com' }],
+  ])('refuses STREAM_EMULATOR=on against AWS (%s) with one line, before any request', async (_what, args, env) => {
+    const result = await runScript('ddb-list-tables', args as string[], { APP_ENV: '', STREAM_EMULATOR: 'on', ...env }, cwd.path);
+
+    expectOneLineFailure(result, 'ddb:list-tables', /^ddb:list-tables: Invalid configuration: STREAM_EMULATOR=on needs a local DynamoDB endpoint/);
+  });
+});
