@@ -10,7 +10,7 @@ import { firstLine, serveRequests } from './processes.js';
 
 /*
  * The API under test, in a process of its own (so its RSS is its own), configured from its
- * environment as `npm start` is, with warnings and errors logged only. Besides HTTP it answers the
+ * environment as `npm run start:prod` is, with warnings and errors logged only. Besides HTTP it answers the
  * bench over IPC: capacity metering of its DynamoDB client (the routes' and the projector's
  * commands), draining the change-capture emulator, and its memory usage.
  */

@@ -3,11 +3,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createCognitoClient, ensureCognitoUser, ensureUserPool, ensureUserPoolClient, signInWithPassword } from '../src/cognito/cognito.client.js';
-import { startCognitoEmulator } from '../src/cognito/cognito-emulator.js';
-import { openDataSource } from '../src/database/data-source.js';
+import { createCognitoClient, ensureCognitoUser, ensureUserPool, ensureUserPoolClient, signInWithPassword } from '../tools/cognito/cognito.client.js';
+import { startCognitoEmulator } from '../tools/local-stack/cognito-emulator.js';
+import { openDataSource } from '../tools/database/data-source.js';
 import { createDynamoDbClient } from '../src/dynamodb/dynamodb.client.js';
-import { ensureMessageTable } from '../src/dynamodb/message-table.js';
+import { ensureMessageTable } from '../tools/dynamodb/message-table.js';
 import { User } from '../src/users/user.entity.js';
 import { UsersService } from '../src/users/users.service.js';
 import { createTestDatabase } from '../test/support/postgres.js';
@@ -105,7 +105,7 @@ export async function startApi(stack: BenchStack, options: { profileDir?: string
     name: 'api',
     script: here('./api-server.js'),
     logDir: stack.dir,
-    // With `npm start`'s Node flags (the Dockerfile's too); --expose-gc only lets the bench ask for
+    // With `npm run start:prod`'s Node flags (the Dockerfile's too); --expose-gc only lets the bench ask for
     // a collection before reading the heap in the soak.
     execArgv: [...startNodeFlags(), '--expose-gc', ...(options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : []), ...(options.execArgv ?? [])],
     env: childEnv({
@@ -127,10 +127,10 @@ export async function startApi(stack: BenchStack, options: { profileDir?: string
   });
 }
 
-/** The Node flags of `npm start` (package.json): `node <flags> dist/src/main.js`. */
+/** The Node flags of `npm run start:prod` (package.json): `node <flags> dist/src/main.js`. */
 export function startNodeFlags(): string[] {
-  const { scripts } = JSON.parse(readFileSync(here('../../package.json'), 'utf8')) as { scripts: { start: string } };
-  return scripts.start.split(/\s+/).filter((word) => word.startsWith('--'));
+  const { scripts } = JSON.parse(readFileSync(here('../../package.json'), 'utf8')) as { scripts: { 'start:prod': string } };
+  return scripts['start:prod'].split(/\s+/).filter((word) => word.startsWith('--'));
 }
 
 /** The framework-ceiling app (one constant route) in its own process. */

@@ -361,9 +361,9 @@ describe('MessagingStack', () => {
     expect(JSON.parse(healthcheck).join(' ')).toContain(`'${HEALTH_CHECK_PATH}'`);
   });
 
-  it('the image starts the API with the Node flags of npm start', () => {
+  it('the image starts the API with the Node flags of npm run start:prod', () => {
     const root = findProjectRoot();
-    const start = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start as string;
+    const start = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts['start:prod'] as string;
     const cmd = /^CMD (\[.*\])$/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'))![1];
 
     expect(JSON.parse(cmd)).toEqual(start.split(' '));

@@ -1,7 +1,7 @@
-import { parseScriptArgs } from '../src/cli/args.js';
-import { runScript } from '../src/cli/cli.js';
-import { subsByHandle } from '../src/cognito/cognito.client.js';
-import { listPoolUsers } from '../src/cognito/cognito-pool.js';
+import { parseScriptArgs } from '../tools/cli/args.js';
+import { runScript } from '../tools/cli/cli.js';
+import { subsByHandle } from '../tools/cognito/cognito.client.js';
+import { listPoolUsers } from '../tools/cognito/cognito-pool.js';
 
 /** Every user of the pool (all pages) as JSON, then the `{handle: sub}` map. */
 runScript('cognito:list-users', async ({ args, config, out }) => {

@@ -1,7 +1,7 @@
-import { parseScriptArgs } from '../src/cli/args.js';
-import { runScript } from '../src/cli/cli.js';
-import { withUsersService } from '../src/database/open-database.js';
-import { seedDemoUsers } from '../src/seed/demo-users.seed.js';
+import { parseScriptArgs } from '../tools/cli/args.js';
+import { runScript } from '../tools/cli/cli.js';
+import { withUsersService } from '../tools/database/open-database.js';
+import { seedDemoUsers } from '../tools/seed/demo-users.seed.js';
 
 runScript('db:seed', async ({ args, config, out }) => {
   parseScriptArgs(args, { usage: 'npm run db:seed -- [prod]' });

@@ -1,9 +1,9 @@
-import { parseScriptArgs } from '../src/cli/args.js';
-import { runScript } from '../src/cli/cli.js';
-import { listPoolUsers } from '../src/cognito/cognito-pool.js';
-import { describeCognitoUserIdsUpdate, describeRefusals } from '../src/cognito/cognito-user-ids.js';
-import { openDatabase } from '../src/database/open-database.js';
-import { setUpUsersDatabase } from '../src/seed/users-database.setup.js';
+import { parseScriptArgs } from '../tools/cli/args.js';
+import { runScript } from '../tools/cli/cli.js';
+import { listPoolUsers } from '../tools/cognito/cognito-pool.js';
+import { describeCognitoUserIdsUpdate, describeRefusals } from '../tools/cognito/cognito-user-ids.js';
+import { openDatabase } from '../tools/database/open-database.js';
+import { setUpUsersDatabase } from '../tools/seed/users-database.setup.js';
 
 /** db:migrate + db:seed + db:update-cognito-user-ids, in that order. */
 runScript('db:setup', async ({ args, config, out, err }) => {

@@ -1,8 +1,8 @@
-import { parseScriptArgs } from '../src/cli/args.js';
-import { runScript } from '../src/cli/cli.js';
-import { listPoolUsers } from '../src/cognito/cognito-pool.js';
-import { describeCognitoUserIdsUpdate, describeRefusals, updateCognitoUserIds } from '../src/cognito/cognito-user-ids.js';
-import { withUsersService } from '../src/database/open-database.js';
+import { parseScriptArgs } from '../tools/cli/args.js';
+import { runScript } from '../tools/cli/cli.js';
+import { listPoolUsers } from '../tools/cognito/cognito-pool.js';
+import { describeCognitoUserIdsUpdate, describeRefusals, updateCognitoUserIds } from '../tools/cognito/cognito-user-ids.js';
+import { withUsersService } from '../tools/database/open-database.js';
 
 /**
  * Sets users.cognito_user_id from the pool's accounts, matched by verified email (never by

@@ -1,8 +1,8 @@
-import { parseScriptArgs, usageError } from '../src/cli/args.js';
-import { runScript } from '../src/cli/cli.js';
+import { parseScriptArgs, usageError } from '../tools/cli/args.js';
+import { runScript } from '../tools/cli/cli.js';
 import { TABLE_NAME_PATTERN } from '../src/config/config.js';
 import { createDynamoDbClient } from '../src/dynamodb/dynamodb.client.js';
-import { describeDynamoTarget, dropTable } from '../src/dynamodb/message-table.js';
+import { describeDynamoTarget, dropTable } from '../tools/dynamodb/message-table.js';
 
 runScript('ddb:drop', async ({ args, prod, config, out }) => {
   const spec = {

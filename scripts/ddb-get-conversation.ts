@@ -1,13 +1,13 @@
-import { parseScriptArgs, usageError } from '../src/cli/args.js';
-import { runScript } from '../src/cli/cli.js';
-import { transcriptLines } from '../src/cli/transcript.js';
+import { parseScriptArgs, usageError } from '../tools/cli/args.js';
+import { runScript } from '../tools/cli/cli.js';
+import { transcriptLines } from '../tools/cli/transcript.js';
 import type { AppConfig } from '../src/config/config.js';
-import { withUsersService } from '../src/database/open-database.js';
+import { withUsersService } from '../tools/database/open-database.js';
 import type { MessagesRepository } from '../src/dynamodb/messages.repository.js';
-import { openMessagesRepository } from '../src/dynamodb/open-messages-repository.js';
-import { DEMO_USERS } from '../src/users/demo-users.js';
+import { openMessagesRepository } from '../tools/dynamodb/open-messages-repository.js';
+import { DEMO_USERS } from '../tools/seed/demo-users.js';
 import { UUID_PATTERN } from '../src/common/uuid.js';
-import { findDemoUsers } from '../src/seed/demo-users.seed.js';
+import { findDemoUsers } from '../tools/seed/demo-users.seed.js';
 
 
 runScript('ddb:get-conversation', async ({ args, config, out }) => {

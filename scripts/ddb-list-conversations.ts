@@ -1,7 +1,7 @@
-import { parseScriptArgs } from '../src/cli/args.js';
-import { runScript } from '../src/cli/cli.js';
-import { withUsersService } from '../src/database/open-database.js';
-import { openMessagesRepository } from '../src/dynamodb/open-messages-repository.js';
+import { parseScriptArgs } from '../tools/cli/args.js';
+import { runScript } from '../tools/cli/cli.js';
+import { withUsersService } from '../tools/database/open-database.js';
+import { openMessagesRepository } from '../tools/dynamodb/open-messages-repository.js';
 
 runScript('ddb:list-conversations', async ({ args, config, out }) => {
   const { positionals } = parseScriptArgs(args, {

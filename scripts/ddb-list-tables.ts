@@ -1,7 +1,7 @@
-import { parseScriptArgs } from '../src/cli/args.js';
-import { runScript } from '../src/cli/cli.js';
+import { parseScriptArgs } from '../tools/cli/args.js';
+import { runScript } from '../tools/cli/cli.js';
 import { createDynamoDbClient } from '../src/dynamodb/dynamodb.client.js';
-import { describeDynamoTarget, listTableNames } from '../src/dynamodb/message-table.js';
+import { describeDynamoTarget, listTableNames } from '../tools/dynamodb/message-table.js';
 
 runScript('ddb:list-tables', async ({ args, config, out }) => {
   parseScriptArgs(args, { usage: 'npm run ddb:list-tables -- [prod]' });

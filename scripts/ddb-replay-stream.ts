@@ -1,6 +1,6 @@
-import { parseScriptArgs, usageError } from '../src/cli/args.js';
-import { runScript } from '../src/cli/cli.js';
-import { openMessagesRepository } from '../src/dynamodb/open-messages-repository.js';
+import { parseScriptArgs, usageError } from '../tools/cli/args.js';
+import { runScript } from '../tools/cli/cli.js';
+import { openMessagesRepository } from '../tools/dynamodb/open-messages-repository.js';
 import type { MessageItem, MessagesRepository } from '../src/dynamodb/messages.repository.js';
 import { compareTimestamps, formatTimestamp, parseTimestamp } from '../src/dynamodb/timestamp.js';
 import { MessageGroupProjector } from '../src/stream/message-group.projector.js';

@@ -1,7 +1,7 @@
-import { parseScriptArgs } from '../src/cli/args.js';
-import { runScript } from '../src/cli/cli.js';
-import { describeDynamoTarget } from '../src/dynamodb/message-table.js';
-import { openMessagesRepository } from '../src/dynamodb/open-messages-repository.js';
+import { parseScriptArgs } from '../tools/cli/args.js';
+import { runScript } from '../tools/cli/cli.js';
+import { describeDynamoTarget } from '../tools/dynamodb/message-table.js';
+import { openMessagesRepository } from '../tools/dynamodb/open-messages-repository.js';
 
 runScript('ddb:scan', async ({ args, config, out }) => {
   parseScriptArgs(args, { usage: 'npm run ddb:scan -- [prod]' });

@@ -1,7 +1,7 @@
-import { parseScriptArgs } from '../src/cli/args.js';
-import { runScript } from '../src/cli/cli.js';
+import { parseScriptArgs } from '../tools/cli/args.js';
+import { runScript } from '../tools/cli/cli.js';
 import { createDynamoDbClient } from '../src/dynamodb/dynamodb.client.js';
-import { describeDynamoTarget, ensureMessageTable } from '../src/dynamodb/message-table.js';
+import { describeDynamoTarget, ensureMessageTable } from '../tools/dynamodb/message-table.js';
 import type { BillingMode } from '../src/dynamodb/table.definition.js';
 
 runScript('ddb:schema-load', async ({ args, config, out }) => {

@@ -1,9 +1,9 @@
-import { parseScriptArgs } from '../src/cli/args.js';
-import { runScript } from '../src/cli/cli.js';
-import { withUsersService } from '../src/database/open-database.js';
-import { openMessagesRepository } from '../src/dynamodb/open-messages-repository.js';
-import { seedDemoConversation } from '../src/seed/demo-conversation.seed.js';
-import { findDemoUsers } from '../src/seed/demo-users.seed.js';
+import { parseScriptArgs } from '../tools/cli/args.js';
+import { runScript } from '../tools/cli/cli.js';
+import { withUsersService } from '../tools/database/open-database.js';
+import { openMessagesRepository } from '../tools/dynamodb/open-messages-repository.js';
+import { seedDemoConversation } from '../tools/seed/demo-conversation.seed.js';
+import { findDemoUsers } from '../tools/seed/demo-users.seed.js';
 
 runScript('ddb:seed', async ({ args, config, out }) => {
   parseScriptArgs(args, { usage: 'npm run ddb:seed -- [prod]' });

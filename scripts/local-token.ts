@@ -1,7 +1,7 @@
-import { parseScriptArgs } from '../src/cli/args.js';
-import { LOCAL_STACK_FILE, readLocalStack, runScript, UsageError } from '../src/cli/cli.js';
-import { createCognitoClient } from '../src/cognito/cognito.client.js';
-import { demoUserAccessToken } from '../src/cognito/cognito-demo-users.js';
+import { parseScriptArgs } from '../tools/cli/args.js';
+import { LOCAL_STACK_FILE, readLocalStack, runScript, UsageError } from '../tools/cli/cli.js';
+import { createCognitoClient } from '../tools/cognito/cognito.client.js';
+import { demoUserAccessToken } from '../tools/cognito/cognito-demo-users.js';
 
 const USAGE = 'npm run -s local:token -- <handle>';
 

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
-import { describeError } from '../src/cli/cli.js';
+import { describeError } from '../tools/cli/cli.js';
 import { loadLocalStackConfig, silenceAwsSdkNodeWarning } from '../src/config/config.js';
-import { startLocalStack, type LocalStack } from '../src/local/local-stack.js';
-import { DEMO_PASSWORD, DEMO_USERS } from '../src/users/demo-users.js';
+import { startLocalStack, type LocalStack } from '../tools/local-stack/local-stack.js';
+import { DEMO_PASSWORD, DEMO_USERS } from '../tools/seed/demo-users.js';
 
 /** `npm run local`: the embedded stack (no cloud account, no Docker) in the foreground until Ctrl-C. */
 async function main(): Promise<void> {

@@ -6,7 +6,7 @@ async function main(): Promise<void> {
   silenceAwsSdkNodeWarning();
   const config = loadConfig();
   const app = await createApp(config);
-  await app.listen(config.port, '0.0.0.0');
+  await app.listen(config.port, config.host);
   console.log(`cruddur-messaging listening on ${await app.getUrl()}/api`);
 }
 

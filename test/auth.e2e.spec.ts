@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { ensureUserPoolClient, signInWithPassword } from '../src/cognito/cognito.client.js';
+import { ensureUserPoolClient, signInWithPassword } from '../tools/cognito/cognito.client.js';
 import { PASSWORD, startApiStack, type ApiStack, type TestUser } from './support/api-stack.js';
 import { decodeJwtPayload, emulatorSigningKey, foreignSigningKey, signJwt } from './support/tokens.js';
 

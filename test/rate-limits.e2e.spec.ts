@@ -3,7 +3,7 @@ import request from 'supertest';
 import { createApp } from '../src/app.factory.js';
 import { loadConfig } from '../src/config/config.js';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { freePort } from '../src/local/ports.js';
+import { freePort } from '../tools/local-stack/ports.js';
 import { startApiStack, type ApiStack, type TestUser } from './support/api-stack.js';
 
 /*

@@ -4,7 +4,7 @@ import request from 'supertest';
 import type { DataSource } from 'typeorm';
 import { createApp } from '../src/app.factory.js';
 import { DEFAULT_USER_CACHE_SECONDS } from '../src/config/config.js';
-import { openDataSource } from '../src/database/data-source.js';
+import { openDataSource } from '../tools/database/data-source.js';
 import { User } from '../src/users/user.entity.js';
 import { startApiStack, type ApiStack } from './support/api-stack.js';
 

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -13,6 +14,12 @@ export interface AppConfig {
    */
   appEnv: AppEnv;
   port: number;
+  /**
+   * The address the API listens on: every interface for `aws`; only the loopback otherwise, where
+   * the Cognito emulator's public signing key is trusted (a container sets HOST=0.0.0.0 and
+   * publishes the port on the host's loopback).
+   */
+  host: string;
   aws: { region: string };
   dynamodb: {
     /** Custom endpoint (dynalite, DynamoDB Local); undefined = AWS. */
@@ -106,6 +113,7 @@ export const CLIENT_ID_PATTERN = /^[\w+]+$/;
 const schema = z.object({
   APP_ENV: optional(z.enum(['local', 'test', 'aws'])),
   PORT: optional(port),
+  HOST: optional(z.string().refine((v) => isIP(v) !== 0, 'must be an IP address to listen on (0.0.0.0, 127.0.0.1, ::)')),
   // Checked once the endpoint is known (`checkRegion`): DynamoDB Local users set `local`.
   AWS_REGION: optional(z.string()),
   AWS_DEFAULT_REGION: optional(z.string()),
@@ -201,6 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   return {
     appEnv,
     port: e.PORT ?? 4567,
+    host: e.HOST ?? (appEnv === 'aws' ? '0.0.0.0' : '127.0.0.1'),
     aws: { region: e.AWS_REGION ?? e.AWS_DEFAULT_REGION ?? 'us-east-1' },
     dynamodb: {
       endpoint,

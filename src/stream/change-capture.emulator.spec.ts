@@ -8,7 +8,7 @@ import { useTestTable } from '../../test/support/dynamodb.js';
 import { watchCommands } from '../../test/support/stream-fixtures.js';
 import { loadConfig } from '../config/config.js';
 import type { UserRef } from '../dynamodb/messages.repository.js';
-import { openMessagesRepository } from '../dynamodb/open-messages-repository.js';
+import { openMessagesRepository } from '../../tools/dynamodb/open-messages-repository.js';
 import { ChangeCaptureEmulator } from './change-capture.emulator.js';
 import { createStreamHandler, streamLogger, type StreamHandler } from './stream.handler.js';
 

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { DataSource, type Logger } from 'typeorm';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.js';
 import { databaseOptions } from '../database/database.options.js';
-import { seedDemoUsers } from '../seed/demo-users.seed.js';
+import { seedDemoUsers } from '../../tools/seed/demo-users.seed.js';
 import { User } from './user.entity.js';
 import { UsersService } from './users.service.js';
 

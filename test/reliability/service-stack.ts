@@ -13,9 +13,9 @@ import {
   ensureUserPool,
   ensureUserPoolClient,
   signInWithPassword,
-} from '../../src/cognito/cognito.client.js';
-import { startCognitoEmulator, type CognitoEmulator } from '../../src/cognito/cognito-emulator.js';
-import { openDataSource } from '../../src/database/data-source.js';
+} from '../../tools/cognito/cognito.client.js';
+import { startCognitoEmulator, type CognitoEmulator } from '../../tools/local-stack/cognito-emulator.js';
+import { openDataSource } from '../../tools/database/data-source.js';
 import { MessagesRepository } from '../../src/dynamodb/messages.repository.js';
 import { User } from '../../src/users/user.entity.js';
 import { createMessageTable, dynamoClient, uniqueTableName } from '../support/dynamodb.js';

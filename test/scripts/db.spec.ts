@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { databaseOptions } from '../../src/database/database.options.js';
 import { CreateUsers1700000000000 } from '../../src/database/migrations/1700000000000-create-users.js';
 import { CreateIdempotencyKeys1700000000001 } from '../../src/database/migrations/1700000000001-create-idempotency-keys.js';
-import { DEMO_USERS } from '../../src/users/demo-users.js';
+import { DEMO_USERS } from '../../tools/seed/demo-users.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { runScript } from '../support/run-script.js';
 import { expectOneLineFailure, scratchDirectory, UNREACHABLE_POSTGRES } from './script-expectations.js';

@@ -3,7 +3,7 @@ import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { MessagesRepository, type UserRef } from '../../src/dynamodb/messages.repository.js';
-import { seedDemoConversation } from '../../src/seed/demo-conversation.seed.js';
+import { seedDemoConversation } from '../../tools/seed/demo-conversation.seed.js';
 import type { User } from '../../src/users/user.entity.js';
 import { startScriptsStack, type ScriptsStack } from './scripts-stack.js';
 import { expectOneLineFailure, UNREACHABLE_DYNAMODB, UNREACHABLE_POSTGRES } from './script-expectations.js';

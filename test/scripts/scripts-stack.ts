@@ -1,8 +1,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DataSource } from 'typeorm';
-import { openDataSource } from '../../src/database/data-source.js';
+import { openDataSource } from '../../tools/database/data-source.js';
 import { MessagesRepository } from '../../src/dynamodb/messages.repository.js';
-import { seedDemoUsers } from '../../src/seed/demo-users.seed.js';
+import { seedDemoUsers } from '../../tools/seed/demo-users.seed.js';
 import { User } from '../../src/users/user.entity.js';
 import { UsersService } from '../../src/users/users.service.js';
 import { createMessageTable, dropTable, dynamoClient, startDynalite } from '../support/dynamodb.js';

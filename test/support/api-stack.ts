@@ -12,10 +12,10 @@ import {
   ensureUserPool,
   ensureUserPoolClient,
   signInWithPassword,
-} from '../../src/cognito/cognito.client.js';
-import { startCognitoEmulator, type CognitoEmulator } from '../../src/cognito/cognito-emulator.js';
+} from '../../tools/cognito/cognito.client.js';
+import { startCognitoEmulator, type CognitoEmulator } from '../../tools/local-stack/cognito-emulator.js';
 import { loadConfig, type AppConfig } from '../../src/config/config.js';
-import { openDataSource } from '../../src/database/data-source.js';
+import { openDataSource } from '../../tools/database/data-source.js';
 import { DYNAMODB_CLIENT } from '../../src/dynamodb/dynamodb.module.js';
 import { MessagesRepository } from '../../src/dynamodb/messages.repository.js';
 import { User } from '../../src/users/user.entity.js';

@@ -2,9 +2,9 @@ import type { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-iden
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCognitoClient } from '../../src/cognito/cognito.client.js';
-import { demoUserAccessToken, prepareLocalCognito, type LocalCognito } from '../../src/cognito/cognito-demo-users.js';
-import { startCognitoEmulator } from '../../src/cognito/cognito-emulator.js';
+import { createCognitoClient } from '../../tools/cognito/cognito.client.js';
+import { demoUserAccessToken, prepareLocalCognito, type LocalCognito } from '../../tools/cognito/cognito-demo-users.js';
+import { startCognitoEmulator } from '../../tools/local-stack/cognito-emulator.js';
 
 /** A private temporary directory, readable by the `postgres` system user (embedded Postgres as root). */
 export function makeTempDir(prefix: string): { path: string; remove: () => void } {

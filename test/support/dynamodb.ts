@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
 import { createDynamoDbClient } from '../../src/dynamodb/dynamodb.client.js';
 import { MessagesRepository, type UserRef } from '../../src/dynamodb/messages.repository.js';
-import { dropTable, ensureMessageTable } from '../../src/dynamodb/message-table.js';
+import { dropTable, ensureMessageTable } from '../../tools/dynamodb/message-table.js';
 
 /** An in-process dynalite (in memory) on a free port, for one test file. */
 export async function startDynalite(): Promise<{ endpoint: string; stop: () => Promise<void> }> {

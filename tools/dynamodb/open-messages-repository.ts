@@ -1,7 +1,7 @@
-import type { AppConfig } from '../config/config.js';
-import { ChangeCaptureEmulator } from '../stream/change-capture.emulator.js';
-import { createDynamoDbClient } from './dynamodb.client.js';
-import { MessagesRepository } from './messages.repository.js';
+import type { AppConfig } from '../../src/config/config.js';
+import { ChangeCaptureEmulator } from '../../src/stream/change-capture.emulator.js';
+import { createDynamoDbClient } from '../../src/dynamodb/dynamodb.client.js';
+import { MessagesRepository } from '../../src/dynamodb/messages.repository.js';
 
 export interface OpenedMessagesRepository {
   repository: MessagesRepository;

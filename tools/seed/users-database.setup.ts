@@ -1,8 +1,8 @@
 import type { DataSource } from 'typeorm';
 import type { CognitoUser } from '../cognito/cognito.client.js';
 import { updateCognitoUserIds, type CognitoUserIdsUpdate } from '../cognito/cognito-user-ids.js';
-import { User } from '../users/user.entity.js';
-import { UsersService } from '../users/users.service.js';
+import { User } from '../../src/users/user.entity.js';
+import { UsersService } from '../../src/users/users.service.js';
 import { seedDemoUsers } from './demo-users.seed.js';
 
 export interface UsersDatabaseSetup {

@@ -1,5 +1,5 @@
-import type { MessageItem } from '../dynamodb/messages.repository.js';
-import { parseTimestamp } from '../dynamodb/timestamp.js';
+import type { MessageItem } from '../../src/dynamodb/messages.repository.js';
+import { parseTimestamp } from '../../src/dynamodb/timestamp.js';
 
 const PREVIEW_CHARS = 40;
 

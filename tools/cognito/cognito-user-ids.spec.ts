@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { CognitoLink } from '../users/users.service.js';
+import type { CognitoLink } from '../../src/users/users.service.js';
 import type { CognitoUser } from './cognito.client.js';
 import { describeCognitoUserIdsUpdate, describeRefusals, planCognitoUserIds } from './cognito-user-ids.js';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { MessageItem, MessagesRepository, UserRef } from '../dynamodb/messages.repository.js';
-import { MessageGroupProjector } from '../stream/message-group.projector.js';
-import { formatTimestamp, nowMicros, type Micros } from '../dynamodb/timestamp.js';
+import type { MessageItem, MessagesRepository, UserRef } from '../../src/dynamodb/messages.repository.js';
+import { MessageGroupProjector } from '../../src/stream/message-group.projector.js';
+import { formatTimestamp, nowMicros, type Micros } from '../../src/dynamodb/timestamp.js';
 
 export interface SeededConversation {
   /** False when a conversation between the two already existed: nothing was written. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { MessageItem } from '../dynamodb/messages.repository.js';
+import type { MessageItem } from '../../src/dynamodb/messages.repository.js';
 import { formatMessageTime, previewMessage, transcriptLines } from './transcript.js';
 
 function message(user_handle: string, created_at: string, text: string): MessageItem {

@@ -1,20 +1,20 @@
 import type { LogLevel } from '@nestjs/common';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { createApp } from '../app.factory.js';
+import { createApp } from '../../src/app.factory.js';
 import type { LocalStackInfo } from '../cli/cli.js';
 import { createCognitoClient, listAllCognitoUsers } from '../cognito/cognito.client.js';
 import { describeRefusals } from '../cognito/cognito-user-ids.js';
-import { startCognitoEmulator } from '../cognito/cognito-emulator.js';
+import { startCognitoEmulator } from './cognito-emulator.js';
 import { prepareLocalCognito } from '../cognito/cognito-demo-users.js';
-import { emulatorPoolUrl, isLocalEndpoint, type AppConfig } from '../config/config.js';
+import { emulatorPoolUrl, isLocalEndpoint, type AppConfig } from '../../src/config/config.js';
 import { openDataSource } from '../database/data-source.js';
-import { createDynamoDbClient } from '../dynamodb/dynamodb.client.js';
+import { createDynamoDbClient } from '../../src/dynamodb/dynamodb.client.js';
 import { ensureMessageTable } from '../dynamodb/message-table.js';
 import { openMessagesRepository } from '../dynamodb/open-messages-repository.js';
 import { seedDemoConversation } from '../seed/demo-conversation.seed.js';
 import { setUpUsersDatabase } from '../seed/users-database.setup.js';
-import type { User } from '../users/user.entity.js';
+import type { User } from '../../src/users/user.entity.js';
 import { startDynamoDbEmulator } from './dynamodb-emulator.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
 import { assertPortFree, LocalStackError, portOrFree } from './ports.js';
@@ -42,6 +42,11 @@ export interface LocalStackOptions {
   log?: (line: string) => void;
   /** Nest's logger for the app; off by default. */
   appLogger?: LogLevel[] | false;
+  /**
+   * False: start the dependencies only (`npm run start:dev` runs the API itself, in watch mode, on
+   * the API port); stack.json names that port.
+   */
+  api?: boolean;
 }
 
 export interface LocalStack {
@@ -157,15 +162,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await messages.close();
     }
 
-    const app = await createApp(appConfig, { logger: options.appLogger ?? false });
-    stops.push(() => app.close());
-    await app.listen(ports.api, '127.0.0.1').catch((error: unknown) => {
-      if ((error as { code?: string }).code === 'EADDRINUSE') {
-        throw new LocalStackError(`API: port ${ports.api} is already in use (set PORT to use another port)`);
-      }
-      throw error;
-    });
-    const apiPort = (app.getHttpServer().address() as { port: number }).port;
+    let apiPort = await portOrFree(ports.api);
+    if (options.api !== false) {
+      const app = await createApp(appConfig, { logger: options.appLogger ?? false });
+      stops.push(() => app.close());
+      await app.listen(apiPort, '127.0.0.1').catch((error: unknown) => {
+        if ((error as { code?: string }).code === 'EADDRINUSE') {
+          throw new LocalStackError(`API: port ${ports.api} is already in use (set PORT to use another port)`);
+        }
+        throw error;
+      });
+      apiPort = (app.getHttpServer().address() as { port: number }).port;
+    }
 
     const info: LocalStackInfo = {
       apiUrl: `http://127.0.0.1:${apiPort}`,
@@ -197,6 +205,14 @@ async function startAll<T extends readonly (() => Promise<{ stop(): Promise<void
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
   return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as { [K in keyof T]: Awaited<ReturnType<T[K]>> };
+}
+
+/** The running stack of `dataDir` (its stack.json, written by a live process), if there is one. */
+export function runningLocalStack(dataDir: string): LocalStackInfo | undefined {
+  const holder = Number.parseInt(readIfExists(join(dataDir, 'stack.pid')) ?? '', 10);
+  const info = readIfExists(join(dataDir, 'stack.json'));
+  if (!Number.isInteger(holder) || !isProcessAlive(holder) || info === undefined) return undefined;
+  return JSON.parse(info) as LocalStackInfo;
 }
 
 async function assertPortsFree(ports: LocalStackPorts, embeddedPostgres: boolean): Promise<void> {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { useTestTable } from '../../test/support/dynamodb.js';
-import type { UserRef } from '../dynamodb/messages.repository.js';
-import { parseTimestamp } from '../dynamodb/timestamp.js';
+import type { UserRef } from '../../src/dynamodb/messages.repository.js';
+import { parseTimestamp } from '../../src/dynamodb/timestamp.js';
 import { seedDemoConversation } from './demo-conversation.seed.js';
 
 const db = useTestTable();

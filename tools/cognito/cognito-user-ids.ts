@@ -1,4 +1,4 @@
-import type { CognitoLink, UsersService } from '../users/users.service.js';
+import type { CognitoLink, UsersService } from '../../src/users/users.service.js';
 import type { CognitoUser } from './cognito.client.js';
 
 /**

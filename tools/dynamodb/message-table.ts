@@ -6,7 +6,7 @@ import {
   waitUntilTableNotExists,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { messageTableDefinition, type BillingMode } from './table.definition.js';
+import { messageTableDefinition, type BillingMode } from '../../src/dynamodb/table.definition.js';
 
 // Emulators create tables at once; AWS takes seconds. Poll often rather than the SDK's 20 s default.
 const WAIT = { maxWaitTime: 300, minDelay: 1, maxDelay: 5 };

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { freePort } from '../local/ports.js';
-import type { Reaper } from '../local/reaper.js';
+import { freePort } from './ports.js';
+import type { Reaper } from './reaper.js';
 
 const START_SCRIPT = createRequire(import.meta.url).resolve('cognito-local/lib/bin/start.js');
 const READY_TIMEOUT_MS = 20_000;

@@ -1,6 +1,6 @@
-import { DEMO_USERS } from '../users/demo-users.js';
-import type { User } from '../users/user.entity.js';
-import type { UsersService } from '../users/users.service.js';
+import { DEMO_USERS } from './demo-users.js';
+import type { User } from '../../src/users/user.entity.js';
+import type { UsersService } from '../../src/users/users.service.js';
 
 /** Inserts the demo users that are missing (by handle); returns all of them, in DEMO_USERS order. */
 export async function seedDemoUsers(users: UsersService): Promise<User[]> {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ConfigError, loadConfig, silenceAwsSdkNodeWarning, type AppConfig } from '../config/config.js';
+import { ConfigError, loadConfig, silenceAwsSdkNodeWarning, type AppConfig } from '../../src/config/config.js';
 
 /** A mistake in how a script was called: printed as one line (the usage), exit code 1. */
 export class UsageError extends Error {

@@ -1,5 +1,5 @@
 import type { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
-import { DEMO_PASSWORD, DEMO_USERS } from '../users/demo-users.js';
+import { DEMO_PASSWORD, DEMO_USERS } from '../seed/demo-users.js';
 import { ensureCognitoUser, ensureUserPool, ensureUserPoolClient, signInWithPassword, type CognitoUser } from './cognito.client.js';
 
 /** Names of the pool and app client that the local stack creates in the Cognito emulator. */

@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { DataSource } from 'typeorm';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.js';
 import { openDataSource } from '../database/data-source.js';
-import { DEMO_USERS } from '../users/demo-users.js';
-import { User } from '../users/user.entity.js';
-import { UsersService } from '../users/users.service.js';
+import { DEMO_USERS } from './demo-users.js';
+import { User } from '../../src/users/user.entity.js';
+import { UsersService } from '../../src/users/users.service.js';
 import { seedDemoUsers } from './demo-users.seed.js';
 
 let db: TestDatabase;

@@ -12,8 +12,8 @@ import {
   type AttributeType,
   type UserType,
 } from '@aws-sdk/client-cognito-identity-provider';
-import { TIMEOUTS } from '../common/timeouts.js';
-import type { AppConfig } from '../config/config.js';
+import { TIMEOUTS } from '../../src/common/timeouts.js';
+import type { AppConfig } from '../../src/config/config.js';
 
 /**
  * The Cognito admin client. Its endpoint comes from `COGNITO_ENDPOINT` (or AWS's default) and

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '../config/config.js';
+import { ConfigError } from '../../src/config/config.js';
 import { scriptConfig, type LocalStackInfo } from './cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cruddur-cli-'));

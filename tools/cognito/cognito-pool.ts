@@ -1,4 +1,4 @@
-import { ConfigError, type AppConfig } from '../config/config.js';
+import { ConfigError, type AppConfig } from '../../src/config/config.js';
 import { createCognitoClient, listAllCognitoUsers, type CognitoUser } from './cognito.client.js';
 
 /** The configured user pool id for a script; a clear one-line error when none is configured. */
