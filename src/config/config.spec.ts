@@ -210,8 +210,9 @@ describe('the API with the configuration', () => {
   });
 
   it('listens on the loopback only where the emulator is trusted, on every interface for AWS, or where HOST says', () => {
-    expect(loadConfig({}).host).toBe('127.0.0.1');
+    expect(loadConfig({ DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000' }).host).toBe('127.0.0.1');
     expect(loadConfig({ APP_ENV: 'test', DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000' }).host).toBe('127.0.0.1');
+    expect(loadConfig({}).host).toBe('0.0.0.0');
     expect(loadConfig({ APP_ENV: 'aws' }).host).toBe('0.0.0.0');
     expect(loadConfig({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
     expect(() => loadConfig({ HOST: 'everywhere' })).toThrow(/^Invalid configuration: HOST must be an IP address/);
