@@ -38,7 +38,7 @@ runScript('ddb:get-conversation', async ({ args, config, out }) => {
 async function newestDemoConversation(config: AppConfig, repository: MessagesRepository): Promise<string> {
   const { handle } = DEMO_USERS[0];
   const [user] = await withUsersService(config, (users) => findDemoUsers(users, [handle]));
-  const { items } = await repository.listMessageGroups(user.uuid, { limit: 1 });
+  const { items } = await repository.listConversations(user.uuid, { limit: 1 });
   if (items.length === 0) throw new Error(`@${handle} has no conversations (npm run ddb:seed)`);
   return items[0].message_group_uuid;
 }

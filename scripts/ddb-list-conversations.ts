@@ -13,7 +13,7 @@ runScript('ddb:list-conversations', async ({ args, config, out }) => {
   if (!user) throw new Error(`no user with handle @${handle} in Postgres`);
   const { repository, close } = openMessagesRepository(config);
   try {
-    out(JSON.stringify(await repository.listAllMessageGroups(user.uuid), null, 2));
+    out(JSON.stringify(await repository.listAllConversations(user.uuid), null, 2));
   } finally {
     await close();
   }

@@ -19,9 +19,9 @@ describe('npm run ddb:replay-stream', () => {
   it('moves stale group items forward to the newest message and removes duplicates', async () => {
     const group = randomUUID();
     const stale = '2024-05-01T09:00:00.000000+00:00';
-    await db.repository.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: stale, message: 'hi', other: bob });
-    await db.repository.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: '2024-05-01T09:30:00.000000+00:00', message: 'dup', other: bob });
-    await db.repository.putMessageGroup({ owner_user_uuid: bob.uuid, message_group_uuid: group, last_reply_at: stale, message: 'hi', other: alice });
+    await db.repository.putListItem({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: stale, message: 'hi', other: bob });
+    await db.repository.putListItem({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: '2024-05-01T09:30:00.000000+00:00', message: 'dup', other: bob });
+    await db.repository.putListItem({ owner_user_uuid: bob.uuid, message_group_uuid: group, last_reply_at: stale, message: 'hi', other: alice });
     await db.repository.putMessage({ message_group_uuid: group, message: 'hi', sender: alice, created_at: stale });
     await db.repository.putMessage({ message_group_uuid: group, message: 'are you there?', sender: alice, created_at: '2024-05-01T10:00:00.000000+00:00' });
     await db.repository.putMessage({ message_group_uuid: group, message: 'yes, after the outage', sender: bob, created_at: '2024-05-01T11:00:00.000000+00:00' });
@@ -37,7 +37,7 @@ describe('npm run ddb:replay-stream', () => {
         `  GRP#${bob.uuid}: moved forward to 2024-05-01T11:00:00.000000+00:00, removed 1 older item`,
       ].sort(),
     );
-    const members = await db.repository.listConversationMembers(group);
+    const members = await db.repository.listListItemsOnIndex(group);
     expect(members.map((m) => [m.owner_user_uuid, m.last_reply_at, m.message, m.user_handle]).sort()).toEqual(
       [
         [alice.uuid, '2024-05-01T11:00:00.000000+00:00', 'yes, after the outage', 'bob'],
@@ -53,7 +53,7 @@ describe('npm run ddb:replay-stream', () => {
     const tokyo = Array.from({ length: 12 }, (_, i) => `2023-03-29T06:${String(i).padStart(2, '0')}:00+09:00`);
     const newYork = '2023-03-28T16:30:00.000000-05:00';
     for (const [owner, other] of [[alice, bob], [bob, alice]]) {
-      await db.repository.putMessageGroup({ owner_user_uuid: owner.uuid, message_group_uuid: group, last_reply_at: tokyo[0], message: 'm0', other });
+      await db.repository.putListItem({ owner_user_uuid: owner.uuid, message_group_uuid: group, last_reply_at: tokyo[0], message: 'm0', other });
     }
     for (const [i, at] of tokyo.entries()) await db.repository.putMessage({ message_group_uuid: group, message: `m${i}`, sender: bob, created_at: at });
     await db.repository.putMessage({ message_group_uuid: group, message: 'newest, from New York', sender: alice, created_at: newYork });
@@ -62,7 +62,7 @@ describe('npm run ddb:replay-stream', () => {
 
     expect(result).toMatchObject({ code: 0, stderr: '' });
     expect(result.stdout.split('\n')[0]).toBe(`conversation ${group}: newest message ${newYork} by @alice: "newest, from New York"`);
-    const members = await db.repository.listConversationMembers(group);
+    const members = await db.repository.listListItemsOnIndex(group);
     expect(members.map((m) => [m.last_reply_at, m.message])).toEqual([
       [newYork, 'newest, from New York'],
       [newYork, 'newest, from New York'],
@@ -72,8 +72,8 @@ describe('npm run ddb:replay-stream', () => {
   it('says so and changes nothing when the group items are already current', async () => {
     const group = randomUUID();
     const at = '2024-05-02T09:00:00.000000+00:00';
-    await db.repository.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: at, message: 'hi', other: bob });
-    await db.repository.putMessageGroup({ owner_user_uuid: bob.uuid, message_group_uuid: group, last_reply_at: at, message: 'hi', other: alice });
+    await db.repository.putListItem({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: at, message: 'hi', other: bob });
+    await db.repository.putListItem({ owner_user_uuid: bob.uuid, message_group_uuid: group, last_reply_at: at, message: 'hi', other: alice });
     await db.repository.putMessage({ message_group_uuid: group, message: 'hi', sender: alice, created_at: at });
 
     const result = await runScript('ddb-replay-stream', [group], env);

@@ -3,7 +3,7 @@ import { runScript } from '../tools/cli/cli.js';
 import { openMessagesRepository } from '../tools/dynamodb/open-messages-repository.js';
 import type { MessageItem, MessagesRepository } from '../src/dynamodb/messages.repository.js';
 import { compareTimestamps, formatTimestamp, parseTimestamp } from '../src/dynamodb/timestamp.js';
-import { MessageGroupProjector } from '../src/stream/message-group.projector.js';
+import { ConversationListProjector } from '../src/stream/conversation-list.projector.js';
 import { UUID_PATTERN } from '../src/common/uuid.js';
 
 
@@ -33,7 +33,7 @@ runScript('ddb:replay-stream', async ({ args, config, out }) => {
     const newest = await newestMessage(repository, group);
     out(`conversation ${group}: newest message ${newest.created_at} by @${newest.user_handle}: ${JSON.stringify(preview(newest.message))}`);
 
-    const { members } = await new MessageGroupProjector(repository).project(newest);
+    const { members } = await new ConversationListProjector(repository).project(newest);
     for (const member of [...members].sort((a, b) => a.owner_user_uuid.localeCompare(b.owner_user_uuid))) {
       const state = member.moved ? `moved forward to ${member.last_reply_at}` : `already at ${member.last_reply_at}`;
       const removed = member.removed > 0 ? `, removed ${member.removed} older item${member.removed === 1 ? '' : 's'}` : '';

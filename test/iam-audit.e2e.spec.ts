@@ -364,13 +364,13 @@ async function projectorTraffic(table: TestTable, client: DynamoDBClient) {
   const start = async (a: UserRef, b: UserRef, text = 'hello') => {
     const group = randomUUID();
     const at = tick();
-    await table.repository.putMessageGroup({ owner_user_uuid: a.uuid, message_group_uuid: group, last_reply_at: at, message: text, other: b });
-    await table.repository.putMessageGroup({ owner_user_uuid: b.uuid, message_group_uuid: group, last_reply_at: at, message: text, other: a });
+    await table.repository.putListItem({ owner_user_uuid: a.uuid, message_group_uuid: group, last_reply_at: at, message: text, other: b });
+    await table.repository.putListItem({ owner_user_uuid: b.uuid, message_group_uuid: group, last_reply_at: at, message: text, other: a });
     return { group, first: await say(group, a, text, at) };
   };
   /** Each member's group items of the conversation: owner → the messages they show, newest first. */
   const lists = async (group: string) => {
-    const items = await table.repository.listConversationMembers(group);
+    const items = await table.repository.listListItemsOnIndex(group);
     const byOwner: Record<string, string[]> = {};
     for (const item of items) (byOwner[item.owner_user_uuid] ??= []).push(item.message);
     return byOwner;
@@ -435,7 +435,7 @@ async function projectorTraffic(table: TestTable, client: DynamoDBClient) {
   // A member left with two items of the conversation (an interrupted projection), then a reply.
   const [d1, d2] = pair();
   const doubled = await start(d1, d2);
-  await table.repository.putMessageGroup({ owner_user_uuid: d1.uuid, message_group_uuid: doubled.group, last_reply_at: tick(), message: 'left over', other: d2 });
+  await table.repository.putListItem({ owner_user_uuid: d1.uuid, message_group_uuid: doubled.group, last_reply_at: tick(), message: 'left over', other: d2 });
   await deliver(await say(doubled.group, d2, 'tidy up'));
   expect(await lists(doubled.group)).toEqual(bothShow(d1, d2, 'tidy up'));
 

@@ -60,7 +60,7 @@ const read = (app: NestExpressApplication, as: TestUser, group: string) =>
 async function listItems(group: string, members: TestUser[]): Promise<Record<string, string[]>> {
   const result: Record<string, string[]> = {};
   for (const member of members) {
-    const { items } = await stack.repository.listMessageGroups(member.uuid, { limit: 100 });
+    const { items } = await stack.repository.listConversations(member.uuid, { limit: 100 });
     result[member.handle] = items.filter((g) => g.message_group_uuid === group).map((g) => g.message);
   }
   return result;
@@ -110,8 +110,8 @@ describe('with the index lagging', () => {
     const group = randomUUID();
     const at = '2024-06-01T10:00:00.000000+00:00';
     await stack.repository.putMessage({ message_group_uuid: group, message: 'legacy', sender: alice, created_at: at });
-    await stack.repository.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: at, message: 'legacy', other: bob });
-    await stack.repository.putMessageGroup({ owner_user_uuid: bob.uuid, message_group_uuid: group, last_reply_at: at, message: 'legacy', other: alice });
+    await stack.repository.putListItem({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: at, message: 'legacy', other: bob });
+    await stack.repository.putListItem({ owner_user_uuid: bob.uuid, message_group_uuid: group, last_reply_at: at, message: 'legacy', other: alice });
     await holdIndex();
 
     for (const [i, [app, from]] of ([[second, bob], [stack.app, alice], [second, bob]] as const).entries()) {

@@ -31,7 +31,7 @@ async function demoState(stack: LocalStack) {
   const [andrew, bayko] = users;
   const { repository, close } = openMessagesRepository(stack.config);
   try {
-    const groups = await repository.listAllMessageGroups(andrew.uuid);
+    const groups = await repository.listAllConversations(andrew.uuid);
     const messages = groups.length ? await repository.listAllMessages(groups[0].message_group_uuid) : [];
     return { users, andrew, bayko, groups, messages };
   } finally {

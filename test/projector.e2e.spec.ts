@@ -69,7 +69,7 @@ describe('conversation lists follow the latest reply', () => {
 
     expect(replies.every((r) => r.status === 200)).toBe(true);
     const newest = replies.map((r) => r.body).sort((x, y) => (x.created_at < y.created_at ? 1 : -1))[0];
-    const members = await stack.repository.listConversationMembers(first.message_group_uuid);
+    const members = await stack.repository.listListItemsOnIndex(first.message_group_uuid);
     expect(members.map((m) => m.owner_user_uuid).sort()).toEqual([a.uuid, b.uuid].sort());
     expect(members.map((m) => [m.last_reply_at, m.message])).toEqual([
       [newest.created_at, newest.message],

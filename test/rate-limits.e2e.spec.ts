@@ -85,7 +85,7 @@ describe('new conversations per user', () => {
     expect(third.status).toBe(429);
     expect(third.body).toMatchObject({ errors: ['rate_limited'], message: 'Too many new conversations; try again later' });
     expect(reply.status).toBe(200);
-    expect(await stack.repository.listAllMessageGroups(d.user.uuid)).toEqual([]);
+    expect(await stack.repository.listAllConversations(d.user.uuid)).toEqual([]);
   });
 });
 

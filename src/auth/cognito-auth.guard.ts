@@ -32,9 +32,9 @@ export class CognitoAuthGuard implements CanActivate {
   private readonly usersBySub?: LRUCache<string, User>;
 
   constructor(
-    @Inject(Reflector) private readonly reflector: Reflector,
+    private readonly reflector: Reflector,
     @Inject(ACCESS_TOKEN_VERIFIER) private readonly verifier: AccessTokenVerifier,
-    @Inject(UsersService) private readonly users: UsersService,
+    private readonly users: UsersService,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     if (config.userCacheSeconds > 0) this.usersBySub = new LRUCache<string, User>({ max: 10_000, ttl: config.userCacheSeconds * 1000 });

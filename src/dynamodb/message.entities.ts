@@ -9,7 +9,7 @@ import { MESSAGE_TABLE } from './table.definition.js';
  * Reads pass `ignoreOwnership: true`: items written by the original tools lack ElectroDB's
  * `__edb_e__`/`__edb_v__` identifiers.
  *
- * `message-group-sk-index` is queried through the MessageGroup entity rather than an ElectroDB
+ * `message-group-sk-index` is queried through the list-item entity rather than an ElectroDB
  * collection, and messages and members (one partition) through their own entities: ElectroDB
  * refuses a collection on an index whose key field is also an attribute's field (error 1019), and a
  * message's conversation id can only live in `pk` (docs/architecture.md, "The table").
@@ -49,7 +49,7 @@ const messageSchema = {
   },
 } as const;
 
-const messageGroupSchema = {
+const listItemSchema = {
   model: { entity: 'message_group', version: '1', service: 'cruddur' },
   attributes: {
     owner_user_uuid: { type: 'string', required: true, field: MESSAGE_TABLE.partitionKey, get: stripPrefix(GROUP_PREFIX) },
@@ -106,14 +106,14 @@ const memberSchema = {
  * A new service (and new entities) per client: ElectroDB binds the client and table to the entity
  * objects themselves, so entities shared between two services would talk to the last one's table.
  */
-export function createMessagesService(client: DynamoDBClient, table: string) {
+export function createMessageTableModel(client: DynamoDBClient, table: string) {
   return new Service(
-    { message: new Entity(messageSchema), messageGroup: new Entity(messageGroupSchema), member: new Entity(memberSchema) },
+    { message: new Entity(messageSchema), listItem: new Entity(listItemSchema), member: new Entity(memberSchema) },
     { client, table },
   );
 }
 
-export type MessageItem = EntityItem<MessagesService['entities']['message']>;
-export type MessageGroupItem = EntityItem<MessagesService['entities']['messageGroup']>;
-export type MemberItem = EntityItem<MessagesService['entities']['member']>;
-export type MessagesService = ReturnType<typeof createMessagesService>;
+export type MessageItem = EntityItem<MessageTableModel['entities']['message']>;
+export type ConversationListItem = EntityItem<MessageTableModel['entities']['listItem']>;
+export type MemberItem = EntityItem<MessageTableModel['entities']['member']>;
+export type MessageTableModel = ReturnType<typeof createMessageTableModel>;

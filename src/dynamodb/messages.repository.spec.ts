@@ -36,9 +36,9 @@ describe('MessagesRepository', () => {
     });
   });
 
-  it('writes a message-group item in the original layout, indexed by message_group_uuid', async () => {
+  it('writes a list item in the original layout, indexed by message_group_uuid', async () => {
     const group = randomUUID();
-    await db.repository.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: '2023-03-28T21:02:11.000001+00:00', message: 'hi', other: bob });
+    await db.repository.putListItem({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: '2023-03-28T21:02:11.000001+00:00', message: 'hi', other: bob });
 
     expect(await rawItem(`GRP#${alice.uuid}`, '2023-03-28T21:02:11.000001+00:00')).toEqual({
       pk: `GRP#${alice.uuid}`,
@@ -51,7 +51,7 @@ describe('MessagesRepository', () => {
       __edb_e__: 'message_group',
       __edb_v__: '1',
     });
-    const members = await db.repository.listConversationMembers(group);
+    const members = await db.repository.listListItemsOnIndex(group);
     expect(members.map((m) => m.owner_user_uuid)).toEqual([alice.uuid]);
   });
 
@@ -71,7 +71,7 @@ describe('MessagesRepository', () => {
     for (const item of legacy) await db.client.send(new PutItemCommand({ TableName: db.table, Item: marshall(item) }));
 
     const messages = await db.repository.listMessages(group, { limit: 10 });
-    const groups = await db.repository.listMessageGroups(bob.uuid, { limit: 10 });
+    const groups = await db.repository.listConversations(bob.uuid, { limit: 10 });
 
     expect(messages.items.map((m) => [m.message, m.created_at, m.message_group_uuid])).toEqual([
       ['no micros', '2023-04-05T18:27:03+00:00', group],
@@ -99,44 +99,44 @@ describe('MessagesRepository', () => {
     );
   });
 
-  it('never overwrites a group item of the same owner at the same microsecond', async () => {
+  it('never overwrites a list item of the same owner at the same microsecond', async () => {
     const owner = randomUUID();
     const at = '2024-02-01T00:00:00.000000+00:00';
 
     const [first, second] = await Promise.all([
-      db.repository.putMessageGroup({ owner_user_uuid: owner, message_group_uuid: randomUUID(), last_reply_at: at, message: 'a', other: bob }),
-      db.repository.putMessageGroup({ owner_user_uuid: owner, message_group_uuid: randomUUID(), last_reply_at: at, message: 'b', other: alice }),
+      db.repository.putListItem({ owner_user_uuid: owner, message_group_uuid: randomUUID(), last_reply_at: at, message: 'a', other: bob }),
+      db.repository.putListItem({ owner_user_uuid: owner, message_group_uuid: randomUUID(), last_reply_at: at, message: 'b', other: alice }),
     ]);
 
-    const page = await db.repository.listMessageGroups(owner, { limit: 10 });
+    const page = await db.repository.listConversations(owner, { limit: 10 });
     expect(page.items).toHaveLength(2);
     expect(new Set([first.last_reply_at, second.last_reply_at])).toEqual(new Set([at, '2024-02-01T00:00:00.000001+00:00']));
   });
 
-  it('writes a group item once when its key already holds the same conversation (a retried put)', async () => {
+  it('writes a list item once when its key already holds the same conversation (a retried put)', async () => {
     const owner = randomUUID();
     const group = randomUUID();
     const at = '2024-02-02T00:00:00.000000+00:00';
     const input = { owner_user_uuid: owner, message_group_uuid: group, last_reply_at: at, message: 'hi', other: bob };
-    await db.repository.putMessageGroup(input);
+    await db.repository.putListItem(input);
 
-    const again = await db.repository.putMessageGroup({ ...input, message: 'retried' });
+    const again = await db.repository.putListItem({ ...input, message: 'retried' });
 
     expect(again).toMatchObject({ last_reply_at: at, message: 'hi' });
-    expect((await db.repository.listMessageGroups(owner, { limit: 10 })).items).toHaveLength(1);
+    expect((await db.repository.listConversations(owner, { limit: 10 })).items).toHaveLength(1);
   });
 
-  it('deletes a group item only when it is of the conversation named', async () => {
+  it('deletes a list item only when it is of the conversation named', async () => {
     const owner = randomUUID();
     const [group, other] = [randomUUID(), randomUUID()];
     const at = '2024-02-03T00:00:00.000000+00:00';
-    await db.repository.putMessageGroup({ owner_user_uuid: owner, message_group_uuid: group, last_reply_at: at, message: 'hi', other: bob });
+    await db.repository.putListItem({ owner_user_uuid: owner, message_group_uuid: group, last_reply_at: at, message: 'hi', other: bob });
 
-    await db.repository.deleteMessageGroup(owner, at, other);
-    expect((await db.repository.listMessageGroups(owner, { limit: 10 })).items).toHaveLength(1);
-    await db.repository.deleteMessageGroup(owner, at, group);
-    expect((await db.repository.listMessageGroups(owner, { limit: 10 })).items).toHaveLength(0);
-    await expect(db.repository.deleteMessageGroup(owner, at, group)).resolves.toBeUndefined();
+    await db.repository.deleteListItem(owner, at, other);
+    expect((await db.repository.listConversations(owner, { limit: 10 })).items).toHaveLength(1);
+    await db.repository.deleteListItem(owner, at, group);
+    expect((await db.repository.listConversations(owner, { limit: 10 })).items).toHaveLength(0);
+    await expect(db.repository.deleteListItem(owner, at, group)).resolves.toBeUndefined();
   });
 
   it('tells whether a conversation has messages', async () => {
@@ -171,11 +171,11 @@ describe('MessagesRepository', () => {
   it('pages through conversations newest first', async () => {
     const owner = randomUUID();
     for (let i = 0; i < 5; i++) {
-      await db.repository.putMessageGroup({ owner_user_uuid: owner, message_group_uuid: randomUUID(), last_reply_at: `2024-04-0${i + 1}T00:00:00.000000+00:00`, message: `g${i}`, other: bob });
+      await db.repository.putListItem({ owner_user_uuid: owner, message_group_uuid: randomUUID(), last_reply_at: `2024-04-0${i + 1}T00:00:00.000000+00:00`, message: `g${i}`, other: bob });
     }
 
-    const first = await db.repository.listMessageGroups(owner, { limit: 3 });
-    const second = await db.repository.listMessageGroups(owner, { limit: 3, before: first.next });
+    const first = await db.repository.listConversations(owner, { limit: 3 });
+    const second = await db.repository.listConversations(owner, { limit: 3, before: first.next });
 
     expect(first.items.map((g) => g.message)).toEqual(['g4', 'g3', 'g2']);
     expect(second.items.map((g) => g.message)).toEqual(['g1', 'g0']);

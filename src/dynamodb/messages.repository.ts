@@ -2,16 +2,16 @@ import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { randomUUID } from 'node:crypto';
 import {
-  createMessagesService,
+  createMessageTableModel,
   MEMBER_PREFIX,
   type MemberItem,
-  type MessageGroupItem,
+  type ConversationListItem,
   type MessageItem,
-  type MessagesService,
+  type MessageTableModel,
 } from './message.entities.js';
 import { formatTimestamp, nextMicrosecond, nowTimestamp, parseTimestamp } from './timestamp.js';
 
-export type { MemberItem, MessageGroupItem, MessageItem } from './message.entities.js';
+export type { MemberItem, ConversationListItem, MessageItem } from './message.entities.js';
 
 export interface UserRef {
   uuid: string;
@@ -40,7 +40,7 @@ export interface NewMessage {
   message_uuid?: string;
 }
 
-export interface NewMessageGroup {
+export interface NewListItem {
   owner_user_uuid: string;
   message_group_uuid: string;
   last_reply_at: string;
@@ -80,13 +80,13 @@ export class MessagesRepository {
   private readonly listeners: MessageWrittenListener[] = [];
 
   constructor(
-    readonly service: MessagesService,
+    readonly model: MessageTableModel,
     readonly client: DynamoDBClient,
     readonly table: string,
   ) {}
 
   static create(client: DynamoDBClient, table: string): MessagesRepository {
-    return new MessagesRepository(createMessagesService(client, table), client, table);
+    return new MessagesRepository(createMessageTableModel(client, table), client, table);
   }
 
   onMessageWritten(listener: MessageWrittenListener): () => void {
@@ -112,9 +112,9 @@ export class MessagesRepository {
     };
     const created_at = await this.withClashRetry(
       input.created_at ?? nowTimestamp(),
-      (sk) => this.service.entities.message.create({ ...base, created_at: sk }).go(WRITE),
+      (sk) => this.model.entities.message.create({ ...base, created_at: sk }).go(WRITE),
       async (sk) => {
-        const { data } = await this.service.entities.message
+        const { data } = await this.model.entities.message
           .get({ message_group_uuid: base.message_group_uuid, created_at: sk })
           .go({ consistent: true, ...READ });
         return data?.message_uuid === base.message_uuid;
@@ -126,20 +126,20 @@ export class MessagesRepository {
   }
 
   /**
-   * Writes one message-group item, never overwriting another conversation of the same owner whose
+   * Writes one list item, never overwriting another conversation of the same owner whose
    * latest reply landed in the same microsecond (its `sk` moves forward instead). When the key is
    * already taken by this owner's item of the SAME conversation (an earlier attempt whose answer was
    * lost, or a concurrent projection of the same message), that item is returned and nothing is
    * written, so a conversation never gets a second item one microsecond apart. Returns the item as stored.
    */
-  async putMessageGroup(input: NewMessageGroup): Promise<MessageGroupItem> {
+  async putListItem(input: NewListItem): Promise<ConversationListItem> {
     const base = groupAttributes(input);
-    let existing: MessageGroupItem | undefined;
+    let existing: ConversationListItem | undefined;
     const last_reply_at = await this.withClashRetry(
       input.last_reply_at,
-      (sk) => this.service.entities.messageGroup.create({ ...base, last_reply_at: sk }).go(WRITE),
+      (sk) => this.model.entities.listItem.create({ ...base, last_reply_at: sk }).go(WRITE),
       async (sk) => {
-        const { data } = await this.service.entities.messageGroup
+        const { data } = await this.model.entities.listItem
           .get({ owner_user_uuid: input.owner_user_uuid, last_reply_at: sk })
           .go({ consistent: true, ...READ });
         existing = data?.message_group_uuid === input.message_group_uuid ? data : undefined;
@@ -150,12 +150,12 @@ export class MessagesRepository {
   }
 
   /**
-   * Deletes an owner's group item of conversation `message_group_uuid`; an item at that key of
+   * Deletes an owner's list item of conversation `message_group_uuid`; an item at that key of
    * another conversation (the key was freed and reused since it was read) is left alone.
    */
-  async deleteMessageGroup(owner_user_uuid: string, last_reply_at: string, message_group_uuid: string): Promise<void> {
+  async deleteListItem(owner_user_uuid: string, last_reply_at: string, message_group_uuid: string): Promise<void> {
     try {
-      await this.service.entities.messageGroup
+      await this.model.entities.listItem
         .delete({ owner_user_uuid, last_reply_at })
         .where((attributes, { eq }) => eq(attributes.message_group_uuid, message_group_uuid))
         .go(WRITE);
@@ -171,7 +171,7 @@ export class MessagesRepository {
   async findMessage(message_group_uuid: string, planned: { message_uuid: string; created_at: string }): Promise<MessageItem | undefined> {
     const micros = parseTimestamp(planned.created_at);
     if (micros === undefined) return undefined;
-    const { data } = await this.service.entities.message.query
+    const { data } = await this.model.entities.message.query
       .byConversation({ message_group_uuid })
       .between({ created_at: planned.created_at }, { created_at: formatTimestamp(micros + MAX_CLASH_RETRIES) })
       .where(({ message_uuid }, { eq }) => eq(message_uuid, planned.message_uuid))
@@ -196,8 +196,8 @@ export class MessagesRepository {
   }
 
   /** Pattern B: one page of an owner's conversations, latest reply first. O(page). */
-  async listMessageGroups(owner_user_uuid: string, page: PageRequest): Promise<Page<MessageGroupItem>> {
-    const query = this.service.entities.messageGroup.query.byOwner({ owner_user_uuid });
+  async listConversations(owner_user_uuid: string, page: PageRequest): Promise<Page<ConversationListItem>> {
+    const query = this.model.entities.listItem.query.byOwner({ owner_user_uuid });
     const { data, cursor } = await (page.before ? query.lt({ last_reply_at: page.before }) : query).go({
       order: 'desc',
       limit: page.limit,
@@ -206,9 +206,9 @@ export class MessagesRepository {
     return { items: data, next: cursor && data.length ? data[data.length - 1].last_reply_at : undefined };
   }
 
-  /** Every group item of a conversation (all pages of the sparse GSI), newest first. */
-  async listConversationMembers(message_group_uuid: string): Promise<MessageGroupItem[]> {
-    const { data } = await this.service.entities.messageGroup.query
+  /** Every list item of a conversation (all pages of the sparse GSI), newest first. */
+  async listListItemsOnIndex(message_group_uuid: string): Promise<ConversationListItem[]> {
+    const { data } = await this.model.entities.listItem.query
       .byConversation({ message_group_uuid })
       .go({ pages: 'all', order: 'desc', ...READ });
     return data;
@@ -222,18 +222,18 @@ export class MessagesRepository {
 
   /** The conversation's message items (sks below the member items'), optionally older than `before`. */
   private messagesOf(message_group_uuid: string, before?: string) {
-    return this.service.entities.message.query.byConversation({ message_group_uuid }).lt({ created_at: before ?? MEMBER_PREFIX });
+    return this.model.entities.message.query.byConversation({ message_group_uuid }).lt({ created_at: before ?? MEMBER_PREFIX });
   }
 
   /** A member of a conversation (a strongly consistent read); undefined when the user is none. */
   async getMember(message_group_uuid: string, owner_user_uuid: string): Promise<MemberItem | undefined> {
-    const { data } = await this.service.entities.member.get({ message_group_uuid, owner_user_uuid }).go({ consistent: true, ...READ });
+    const { data } = await this.model.entities.member.get({ message_group_uuid, owner_user_uuid }).go({ consistent: true, ...READ });
     return data ?? undefined;
   }
 
   /** Every member of a conversation (a strongly consistent query of its partition's member items). */
   async listMembers(message_group_uuid: string): Promise<MemberItem[]> {
-    const { data } = await this.service.entities.member.query
+    const { data } = await this.model.entities.member.query
       .byConversation({ message_group_uuid })
       .begins({ owner_user_uuid: '' })
       .go({ pages: 'all', consistent: true, ...READ });
@@ -247,7 +247,7 @@ export class MessagesRepository {
    */
   async putMember(member: Omit<MemberItem, 'version'>): Promise<boolean> {
     try {
-      await this.service.entities.member.create({ ...member, version: 0 }).go(WRITE);
+      await this.model.entities.member.create({ ...member, version: 0 }).go(WRITE);
       return true;
     } catch (error) {
       if (isConditionalCheckFailed(error)) return false;
@@ -257,14 +257,14 @@ export class MessagesRepository {
 
   /**
    * Moves a member's target forward (its list item is then `pending`) if the member item is still
-   * at `version`; the member's current group item, and an earlier target whose item may have been
+   * at `version`; the member's current list item, and an earlier target whose item may have been
    * written, become stale. Returns the member item as it now is, or undefined when it changed meanwhile.
    */
   async advanceMember(member: MemberItem, target: MemberTarget): Promise<MemberItem | undefined> {
     const stale = [member.group_sk, member.pending ? member.last_reply_at : undefined].filter((sk): sk is string => sk !== undefined);
     const other = target.other ? { user_uuid: target.other.uuid, user_display_name: target.other.display_name, user_handle: target.other.handle } : {};
     const changes = { last_reply_at: target.last_reply_at, message: target.message, pending: true, version: member.version + 1, ...other };
-    let update = this.service.entities.member.update(memberKey(member)).set(changes);
+    let update = this.model.entities.member.update(memberKey(member)).set(changes);
     if (stale.length) update = update.add({ stale });
     const advanced = await this.conditionally(update.where(({ version }, { eq }) => eq(version, member.version)).go(WRITE));
     return advanced ? { ...member, ...changes, stale: [...new Set([...(member.stale ?? []), ...stale])] } : undefined;
@@ -275,7 +275,7 @@ export class MessagesRepository {
    * stale items are gone, if the member item is still at `version`.
    */
   async completeMember(member: MemberItem, group_sk: string, deleted: string[] = []): Promise<boolean> {
-    let update = this.service.entities.member.update(memberKey(member)).set({ group_sk, version: member.version + 1 }).remove(['pending']);
+    let update = this.model.entities.member.update(memberKey(member)).set({ group_sk, version: member.version + 1 }).remove(['pending']);
     if (deleted.length) update = update.delete({ stale: deleted });
     return this.conditionally(update.where(({ version }, { eq }) => eq(version, member.version)).go(WRITE));
   }
@@ -283,7 +283,7 @@ export class MessagesRepository {
   /** Forgets stale group-item sks once their items are deleted (whatever the member item's version). */
   async forgetStale(member: MemberItem, sks: string[]): Promise<void> {
     if (sks.length === 0) return;
-    await this.service.entities.member.patch(memberKey(member)).delete({ stale: sks }).go(WRITE);
+    await this.model.entities.member.patch(memberKey(member)).delete({ stale: sks }).go(WRITE);
   }
 
   private async conditionally(write: Promise<unknown>): Promise<boolean> {
@@ -330,12 +330,12 @@ export class MessagesRepository {
   }
 
   /**
-   * The owner's conversation with `other_user_uuid`, if any (its newest group item). Filters the
-   * owner's group items, so O(conversations of the owner): used by the seed and by pattern C, only
+   * The owner's conversation with `other_user_uuid`, if any (its newest list item). Filters the
+   * owner's list items, so O(conversations of the owner): used by the seed and by pattern C, only
    * when the pair has no conversation under its deterministic id (one started by the original tools).
    */
-  async findMessageGroupWith(owner_user_uuid: string, other_user_uuid: string): Promise<MessageGroupItem | undefined> {
-    const { data } = await this.service.entities.messageGroup.query
+  async findConversationWith(owner_user_uuid: string, other_user_uuid: string): Promise<ConversationListItem | undefined> {
+    const { data } = await this.model.entities.listItem.query
       .byOwner({ owner_user_uuid })
       .where(({ user_uuid }, { eq }) => eq(user_uuid, other_user_uuid))
       .go({ pages: 'all', order: 'desc', consistent: true, ...READ });
@@ -343,8 +343,8 @@ export class MessagesRepository {
   }
 
   /** Every conversation of an owner, latest reply first (all pages). For scripts; O(conversations). */
-  async listAllMessageGroups(owner_user_uuid: string): Promise<MessageGroupItem[]> {
-    const { data } = await this.service.entities.messageGroup.query
+  async listAllConversations(owner_user_uuid: string): Promise<ConversationListItem[]> {
+    const { data } = await this.model.entities.listItem.query
       .byOwner({ owner_user_uuid })
       .go({ pages: 'all', order: 'desc', ...READ });
     return data;
@@ -352,7 +352,7 @@ export class MessagesRepository {
 
   /** Every message of a conversation sent in `year` (a `begins_with` on `sk`), oldest first (all pages). */
   async listAllMessagesOfYear(message_group_uuid: string, year: string): Promise<MessageItem[]> {
-    const { data } = await this.service.entities.message.query
+    const { data } = await this.model.entities.message.query
       .byConversation({ message_group_uuid })
       .begins({ created_at: year })
       .go({ pages: 'all', order: 'asc', ...READ });
@@ -365,7 +365,7 @@ function memberKey(member: Pick<MemberItem, 'message_group_uuid' | 'owner_user_u
   return { message_group_uuid: member.message_group_uuid, owner_user_uuid: member.owner_user_uuid };
 }
 
-function groupAttributes(input: NewMessageGroup): Omit<MessageGroupItem, 'last_reply_at'> {
+function groupAttributes(input: NewListItem): Omit<ConversationListItem, 'last_reply_at'> {
   return {
     owner_user_uuid: input.owner_user_uuid,
     message_group_uuid: input.message_group_uuid,

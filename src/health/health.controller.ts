@@ -26,9 +26,9 @@ class HealthReportFilter implements ExceptionFilter {
 @Controller('health')
 export class HealthController {
   constructor(
-    @Inject(HealthCheckService) private readonly health: HealthCheckService,
-    @Inject(HealthIndicatorService) private readonly indicators: HealthIndicatorService,
-    @Inject(TypeOrmHealthIndicator) private readonly typeorm: TypeOrmHealthIndicator,
+    private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
+    private readonly typeorm: TypeOrmHealthIndicator,
     @Inject(DYNAMODB_CLIENT) private readonly dynamodb: DynamoDBClient,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}

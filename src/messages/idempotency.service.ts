@@ -8,7 +8,7 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { getDataSourceToken } from '@nestjs/typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { v5 as uuidv5 } from 'uuid';
@@ -66,7 +66,7 @@ export class IdempotencyService implements OnApplicationBootstrap, BeforeApplica
   private cleanupTimer?: NodeJS.Timeout;
   private cleanup?: Promise<unknown>;
 
-  constructor(@Inject(getDataSourceToken()) private readonly dataSource: DataSource) {}
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   static isValidKey(key: string): boolean {
     return KEY.test(key);

@@ -1,19 +1,20 @@
 import { Module } from '@nestjs/common';
 import { DynamoDbModule } from '../dynamodb/dynamodb.module.js';
 import { MessagesRepository } from '../dynamodb/messages.repository.js';
-import { MessageGroupProjector } from '../stream/message-group.projector.js';
+import { ConversationListProjector } from '../stream/conversation-list.projector.js';
 import { UsersModule } from '../users/users.module.js';
 import { IdempotencyService } from './idempotency.service.js';
+import { MessageGroupsController } from './message-groups.controller.js';
 import { MessagesController } from './messages.controller.js';
 import { MessagesService } from './messages.service.js';
 
 @Module({
   imports: [DynamoDbModule, UsersModule],
-  controllers: [MessagesController],
+  controllers: [MessageGroupsController, MessagesController],
   providers: [
     MessagesService,
     IdempotencyService,
-    { provide: MessageGroupProjector, inject: [MessagesRepository], useFactory: (repository: MessagesRepository) => new MessageGroupProjector(repository) },
+    { provide: ConversationListProjector, inject: [MessagesRepository], useFactory: (repository: MessagesRepository) => new ConversationListProjector(repository) },
   ],
 })
 export class MessagesModule {}

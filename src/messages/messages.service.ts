@@ -1,9 +1,7 @@
 import { Inject, Injectable, Logger, NotFoundException, ServiceUnavailableException, UnprocessableEntityException } from '@nestjs/common';
-import { plainToInstance } from 'class-transformer';
-import { validate } from 'class-validator';
 import { LRUCache } from 'lru-cache';
 import { v5 as uuidv5 } from 'uuid';
-import { validationCodes } from '../common/api-validation.pipe.js';
+import { unprocessable } from '../common/api-validation.pipe.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { ConfigError, type AppConfig } from '../config/config.js';
 import { MessagesRepository, type MessageItem, type UserRef } from '../dynamodb/messages.repository.js';
@@ -15,7 +13,7 @@ import type { CreatedMessageView, MessageGroupView, MessageView } from './dto/me
 import { DEFAULT_PAGE_SIZE, type PageQueryDto } from './dto/page-query.dto.js';
 import { RATE_LIMIT_POLICIES } from '../rate-limit/rate-limit.policies.js';
 import { RateLimiterService } from '../rate-limit/rate-limiter.service.js';
-import { buildMembersFromGroupItems, MessageGroupProjector } from '../stream/message-group.projector.js';
+import { buildMembersFromListItems, ConversationListProjector } from '../stream/conversation-list.projector.js';
 import { IdempotencyService, type WritePlan } from './idempotency.service.js';
 
 export interface PageOf<T> {
@@ -39,11 +37,11 @@ export class MessagesService {
   private readonly memberships = new LRUCache<string, true>({ max: 50_000, ttl: 60_000 });
 
   constructor(
-    @Inject(MessagesRepository) private readonly repository: MessagesRepository,
-    @Inject(UsersService) private readonly users: UsersService,
-    @Inject(IdempotencyService) private readonly idempotency: IdempotencyService,
-    @Inject(RateLimiterService) private readonly rateLimits: RateLimiterService,
-    @Inject(MessageGroupProjector) private readonly projector: MessageGroupProjector,
+    private readonly repository: MessagesRepository,
+    private readonly users: UsersService,
+    private readonly idempotency: IdempotencyService,
+    private readonly rateLimits: RateLimiterService,
+    private readonly projector: ConversationListProjector,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     if (!config.cursorSecret) throw new ConfigError('Invalid configuration: CURSOR_SECRET is required when APP_ENV=aws');
@@ -53,7 +51,7 @@ export class MessagesService {
   /** Pattern B: the caller's conversations, latest reply first. */
   async listConversations(user: User, query: PageQueryDto): Promise<PageOf<MessageGroupView>> {
     const scope = `groups:${user.uuid}`;
-    const page = await this.repository.listMessageGroups(user.uuid, this.pageRequest(scope, query));
+    const page = await this.repository.listConversations(user.uuid, this.pageRequest(scope, query));
     return {
       items: page.items.map((g) => ({
         uuid: g.message_group_uuid,
@@ -67,10 +65,10 @@ export class MessagesService {
   }
 
   /** Pattern A: one page of a conversation the caller is a member of; the newest page first, each page oldest first. */
-  async listMessages(user: User, messageGroupUuid: string, query: PageQueryDto): Promise<PageOf<MessageView>> {
-    await this.membership(user, messageGroupUuid);
-    const scope = `messages:${messageGroupUuid}`;
-    const page = await this.repository.listMessages(messageGroupUuid, this.pageRequest(scope, query));
+  async listMessages(user: User, conversationId: string, query: PageQueryDto): Promise<PageOf<MessageView>> {
+    await this.membership(user, conversationId);
+    const scope = `messages:${conversationId}`;
+    const page = await this.repository.listMessages(conversationId, this.pageRequest(scope, query));
     return {
       items: page.items.map(toMessageView).reverse(),
       nextCursor: page.next && this.cursors.encode(scope, page.next),
@@ -78,24 +76,24 @@ export class MessagesService {
   }
 
   /** Patterns C and D, once per `Idempotency-Key` when one is given (the key's plan fixes the message's uuid and time). */
-  async send(user: User, body: unknown, idempotencyKey?: string): Promise<CreatedMessageView> {
-    const dto = await this.validateNewMessage(user, body);
+  async send(user: User, message: CreateMessageDto, idempotencyKey?: string): Promise<CreatedMessageView> {
+    const dto = this.newMessage(user, message);
     const work = (plan?: WritePlan) =>
       dto.message_group_uuid ? this.reply(user, dto.message_group_uuid, dto.message, plan) : this.messageUser(user, dto.handle!, dto.message, plan);
     return idempotencyKey ? this.idempotency.once(user.uuid, idempotencyKey, dto, work) : work();
   }
 
   /** Pattern D: a message in an existing conversation; the projector moves both lists forward. */
-  private async reply(user: User, messageGroupUuid: string, text: string, plan?: WritePlan): Promise<CreatedMessageView> {
-    await this.membership(user, messageGroupUuid);
+  private async reply(user: User, conversationId: string, text: string, plan?: WritePlan): Promise<CreatedMessageView> {
+    await this.membership(user, conversationId);
     if (plan?.earlier) {
       // An earlier attempt with this key ended without an answer: it may have written its message.
-      const written = await this.repository.findMessage(messageGroupUuid, plan.earlier);
+      const written = await this.repository.findMessage(conversationId, plan.earlier);
       if (written) return toCreatedView(written);
     }
     assertWithinLease(plan);
     const item = await this.repository.putMessage({
-      message_group_uuid: messageGroupUuid,
+      message_group_uuid: conversationId,
       message: text,
       sender: userRef(user),
       created_at: plan?.created_at,
@@ -112,7 +110,7 @@ export class MessagesService {
   private async messageUser(user: User, handle: string, text: string, plan?: WritePlan): Promise<CreatedMessageView> {
     const other = await this.users.findShortByHandle(handle);
     if (!other) throw new NotFoundException(`No user with handle @${handle}`);
-    if (other.uuid === user.uuid) throw unprocessable(['cannot_message_self']);
+    if (other.uuid === user.uuid) throw unprocessable('message', ['cannot_message_self']);
     const message_group_uuid = newConversationId(user.uuid, other.uuid);
     const existing = await this.findConversation(user.uuid, other.uuid, message_group_uuid);
     if (existing) return this.reply(user, existing, text, plan);
@@ -152,7 +150,7 @@ export class MessagesService {
     if (this.memberships.has(`${ownerUuid}:${deterministic}`)) return deterministic;
     const found = (await this.repository.getMember(deterministic, ownerUuid))
       ? deterministic
-      : (await this.repository.findMessageGroupWith(ownerUuid, otherUuid))?.message_group_uuid;
+      : (await this.repository.findConversationWith(ownerUuid, otherUuid))?.message_group_uuid;
     if (found) this.memberships.set(`${ownerUuid}:${found}`, true);
     return found;
   }
@@ -160,26 +158,23 @@ export class MessagesService {
   /**
    * Resolves when the caller is a member of the conversation (its member item, a strongly
    * consistent read); 404 when not, or when it does not exist. A conversation of the original tools
-   * has no member items until first used: its group items on the index tell, and they are built.
+   * has no member items until first used: its list items on the index tell, and they are built.
    */
-  private async membership(user: User, messageGroupUuid: string): Promise<void> {
-    const key = `${user.uuid}:${messageGroupUuid}`;
+  private async membership(user: User, conversationId: string): Promise<void> {
+    const key = `${user.uuid}:${conversationId}`;
     if (this.memberships.has(key)) return;
-    if (!(await this.repository.getMember(messageGroupUuid, user.uuid))) {
-      const groupItems = await this.repository.listConversationMembers(messageGroupUuid);
-      if (!groupItems.some((g) => g.owner_user_uuid === user.uuid)) throw new NotFoundException('Conversation not found');
-      await buildMembersFromGroupItems(this.repository, messageGroupUuid, groupItems);
+    if (!(await this.repository.getMember(conversationId, user.uuid))) {
+      const listItems = await this.repository.listListItemsOnIndex(conversationId);
+      if (!listItems.some((g) => g.owner_user_uuid === user.uuid)) throw new NotFoundException('Conversation not found');
+      await buildMembersFromListItems(this.repository, conversationId, listItems);
     }
     this.memberships.set(key, true);
   }
 
-  private async validateNewMessage(user: User, body: unknown): Promise<CreateMessageDto> {
-    const dto = plainToInstance(CreateMessageDto, body as object);
-    const codes = validationCodes(await validate(dto, { validationError: { target: false, value: false } }));
-    const handle = typeof dto.handle === 'string' ? dto.handle.replace(/^@/, '') : undefined;
-    if (handle !== undefined && handle.toLowerCase() === user.handle.toLowerCase()) codes.push('cannot_message_self');
-    if (codes.length) throw unprocessable(codes);
-    return { message: dto.message, handle: handle || undefined, message_group_uuid: dto.message_group_uuid?.toLowerCase() || undefined };
+  /** The fields of a valid message, as the idempotency hash sees them; `cannot_message_self` needs the caller. */
+  private newMessage(user: User, dto: CreateMessageDto): CreateMessageDto {
+    if (dto.handle !== undefined && dto.handle.toLowerCase() === user.handle.toLowerCase()) throw unprocessable('message', ['cannot_message_self']);
+    return { message: dto.message, handle: dto.handle || undefined, message_group_uuid: dto.message_group_uuid || undefined };
   }
 
   private pageRequest(scope: string, query: PageQueryDto) {
@@ -217,6 +212,3 @@ function toCreatedView(m: MessageItem): CreatedMessageView {
   return { message_group_uuid: m.message_group_uuid, ...toMessageView(m) };
 }
 
-function unprocessable(errors: string[]): UnprocessableEntityException {
-  return new UnprocessableEntityException({ error: 'Unprocessable Entity', message: `Invalid message: ${errors.join(', ')}`, errors });
-}

@@ -1,4 +1,4 @@
-import { Inject, Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { from, switchMap, type Observable } from 'rxjs';
@@ -14,8 +14,8 @@ import { RateLimiterService } from './rate-limiter.service.js';
 @Injectable()
 export class RateLimitInterceptor implements NestInterceptor {
   constructor(
-    @Inject(Reflector) private readonly reflector: Reflector,
-    @Inject(RateLimiterService) private readonly limiter: RateLimiterService,
+    private readonly reflector: Reflector,
+    private readonly limiter: RateLimiterService,
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {

@@ -29,14 +29,14 @@ async function startConversation(repository = db.repository) {
   const [alice, bob] = [user('alice'), user('bob')];
   const group = randomUUID();
   const at = '2024-01-01T00:00:00.000000+00:00';
-  await repository.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: at, message: 'first', other: bob });
-  await repository.putMessageGroup({ owner_user_uuid: bob.uuid, message_group_uuid: group, last_reply_at: at, message: 'first', other: alice });
+  await repository.putListItem({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: at, message: 'first', other: bob });
+  await repository.putListItem({ owner_user_uuid: bob.uuid, message_group_uuid: group, last_reply_at: at, message: 'first', other: alice });
   return { group, alice, bob };
 }
 
-/** The conversation's group items as [other member's handle, message]. */
-async function groupItems(group: string) {
-  return (await db.repository.listConversationMembers(group)).map((item) => [item.user_handle, item.message]).sort();
+/** The conversation's list items as [other member's handle, message]. */
+async function listItems(group: string) {
+  return (await db.repository.listListItemsOnIndex(group)).map((item) => [item.user_handle, item.message]).sort();
 }
 
 /** A handler that records what it is given before handing it to the real one. */
@@ -66,7 +66,7 @@ describe('ChangeCaptureEmulator', () => {
     expect(record.dynamodb).toMatchObject({ StreamViewType: 'NEW_IMAGE', Keys: { pk: { S: `MSG#${group}` }, sk: { S: written.created_at } } });
     expect(record.dynamodb!.SequenceNumber).toMatch(/^\d{21,}$/);
     expect(unmarshall(record.dynamodb!.NewImage as never)).toEqual(unmarshall(Item!));
-    expect(await groupItems(group)).toEqual([['alice', 'hello'], ['bob', 'hello']]);
+    expect(await listItems(group)).toEqual([['alice', 'hello'], ['bob', 'hello']]);
   });
 
   it('delivers in write order, one handler call at a time, batches no larger than the maximum', async () => {
@@ -105,8 +105,8 @@ describe('ChangeCaptureEmulator', () => {
       expect(sks).toEqual([...sks].sort());
     }
     const newest = async (group: string) => (await db.repository.listMessages(group, { limit: 1 })).items[0].message;
-    expect(await groupItems(first.group)).toEqual([['alice', await newest(first.group)], ['bob', await newest(first.group)]]);
-    expect(await groupItems(second.group)).toEqual([['alice', await newest(second.group)], ['bob', await newest(second.group)]]);
+    expect(await listItems(first.group)).toEqual([['alice', await newest(first.group)], ['bob', await newest(first.group)]]);
+    expect(await listItems(second.group)).toEqual([['alice', await newest(second.group)], ['bob', await newest(second.group)]]);
   });
 
   it('batches the records that arrive together', async () => {
@@ -135,7 +135,7 @@ describe('ChangeCaptureEmulator', () => {
     failing = () => false;
 
     expect(batches).toHaveLength(3);
-    expect(await groupItems(group)).toEqual([['alice', 'eventually'], ['bob', 'eventually']]);
+    expect(await listItems(group)).toEqual([['alice', 'eventually'], ['bob', 'eventually']]);
   });
 
   it('gives up after the last attempt, logs it, and still applies the other conversations', async () => {
@@ -153,8 +153,8 @@ describe('ChangeCaptureEmulator', () => {
     failing = () => false;
 
     expect(gaveUp).toHaveBeenCalledWith('change-capture emulator gave up on records', expect.objectContaining({ attempts: 3 }));
-    expect(await groupItems(broken.group)).toEqual([['alice', 'first'], ['bob', 'first']]);
-    expect(await groupItems(healthy.group)).toEqual([['alice', 'fine'], ['bob', 'fine']]);
+    expect(await listItems(broken.group)).toEqual([['alice', 'first'], ['bob', 'first']]);
+    expect(await listItems(healthy.group)).toEqual([['alice', 'fine'], ['bob', 'fine']]);
   });
 
   it('delivers nothing after stop()', async () => {
@@ -167,7 +167,7 @@ describe('ChangeCaptureEmulator', () => {
     await emulator.drain();
 
     expect(batches).toEqual([]);
-    expect(await groupItems(group)).toEqual([['alice', 'first'], ['bob', 'first']]);
+    expect(await listItems(group)).toEqual([['alice', 'first'], ['bob', 'first']]);
   });
 });
 
@@ -181,7 +181,7 @@ describe('openMessagesRepository with the stream emulator', () => {
     await opened.close();
 
     expect(opened.emulator?.started).toBe(false);
-    expect(await groupItems(group)).toEqual([['alice', 'from a script'], ['bob', 'from a script']]);
+    expect(await listItems(group)).toEqual([['alice', 'from a script'], ['bob', 'from a script']]);
   });
 
   it('attaches no emulator when STREAM_EMULATOR is off', async () => {
@@ -193,6 +193,6 @@ describe('openMessagesRepository with the stream emulator', () => {
     await opened.close();
 
     expect(opened.emulator).toBeUndefined();
-    expect(await groupItems(group)).toEqual([['alice', 'first'], ['bob', 'first']]);
+    expect(await listItems(group)).toEqual([['alice', 'first'], ['bob', 'first']]);
   });
 });

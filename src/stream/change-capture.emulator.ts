@@ -150,7 +150,7 @@ export class ChangeCaptureEmulator {
   }
 
   private toRecord(item: MessageItem): DynamoDBRecord {
-    const stored = this.repository.service.entities.message.put(item).params<{ Item: Record<string, unknown> }>().Item;
+    const stored = this.repository.model.entities.message.put(item).params<{ Item: Record<string, unknown> }>().Item;
     const keys = { [MESSAGE_TABLE.partitionKey]: stored.pk, [MESSAGE_TABLE.sortKey]: stored.sk };
     const newImage = marshall(stored);
     return {

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { testUser, useTestTable } from '../../test/support/dynamodb.js';
 import { eventOf, streamRecord } from '../../test/support/stream-fixtures.js';
 import type { UserRef } from '../dynamodb/messages.repository.js';
-import { MessageGroupProjector } from './message-group.projector.js';
+import { ConversationListProjector } from './conversation-list.projector.js';
 import { createStreamHandler } from './stream.handler.js';
 
 /*
@@ -17,7 +17,7 @@ import { createStreamHandler } from './stream.handler.js';
 const db = useTestTable();
 const quiet = new Logger({ logLevel: 'SILENT' });
 
-/** Both members' group items as the original tools wrote them (no ElectroDB identifiers). */
+/** Both members' list items as the original tools wrote them (no ElectroDB identifiers). */
 async function startConversation(at: string): Promise<{ group: string; alice: UserRef; bob: UserRef }> {
   const [group, alice, bob] = [randomUUID(), testUser('alice'), testUser('bob')];
   for (const [owner, other] of [[alice, bob], [bob, alice]]) {
@@ -35,10 +35,10 @@ async function putRaw(item: Record<string, unknown>): Promise<void> {
   await db.client.send(new PutItemCommand({ TableName: db.table, Item: marshall(item) }));
 }
 
-/** Each member's group items: [sk, message], by the owner's handle. */
-async function groupItems(group: string, alice: UserRef): Promise<Record<string, [string, string][]>> {
+/** Each member's list items: [sk, message], by the owner's handle. */
+async function listItems(group: string, alice: UserRef): Promise<Record<string, [string, string][]>> {
   const result: Record<string, [string, string][]> = {};
-  for (const item of await db.repository.listConversationMembers(group)) {
+  for (const item of await db.repository.listListItemsOnIndex(group)) {
     (result[item.owner_user_uuid === alice.uuid ? 'alice' : 'bob'] ??= []).push([item.last_reply_at, item.message]);
   }
   return result;
@@ -47,13 +47,13 @@ async function groupItems(group: string, alice: UserRef): Promise<Record<string,
 const bothAt = (sk: string, text: string) => ({ alice: [[sk, text]], bob: [[sk, text]] });
 
 describe('projecting messages stamped with a local offset', () => {
-  it('moves both lists forward to a -05:00 message that is newer by instant (MessageGroupProjector)', async () => {
+  it('moves both lists forward to a -05:00 message that is newer by instant (ConversationListProjector)', async () => {
     const { group, alice } = await startConversation('2023-03-28T21:00:00.000000+00:00');
 
-    const result = await new MessageGroupProjector(db.repository).project({ message_group_uuid: group, created_at: '2023-03-28T16:02:11.141577-05:00', message: 'from New York' });
+    const result = await new ConversationListProjector(db.repository).project({ message_group_uuid: group, created_at: '2023-03-28T16:02:11.141577-05:00', message: 'from New York' });
 
     expect(result.members.map((m) => m.moved)).toEqual([true, true]);
-    expect(await groupItems(group, alice)).toEqual(bothAt('2023-03-28T16:02:11.141577-05:00', 'from New York'));
+    expect(await listItems(group, alice)).toEqual(bothAt('2023-03-28T16:02:11.141577-05:00', 'from New York'));
   });
 
   it('moves both lists forward for a stream INSERT of a +09:00 message without microseconds (stream handler)', async () => {
@@ -63,7 +63,7 @@ describe('projecting messages stamped with a local offset', () => {
     const response = await handler(eventOf(streamRecord('INSERT', rawMessage(group, '2023-03-29T06:05:00+09:00', 'from Tokyo', bob))));
 
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(await groupItems(group, alice)).toEqual(bothAt('2023-03-29T06:05:00+09:00', 'from Tokyo'));
+    expect(await listItems(group, alice)).toEqual(bothAt('2023-03-29T06:05:00+09:00', 'from Tokyo'));
   });
 
   it('never moves a list back to a message that sorts later as a string but is older by instant', async () => {
@@ -74,7 +74,7 @@ describe('projecting messages stamped with a local offset', () => {
     const response = await handler(eventOf(streamRecord('INSERT', rawMessage(group, '2023-03-28T20:00:00.000000+00:00', 'late delivery', bob))));
 
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(await groupItems(group, alice)).toEqual(bothAt('2023-03-28T16:02:11-05:00', 'first'));
+    expect(await listItems(group, alice)).toEqual(bothAt('2023-03-28T16:02:11-05:00', 'first'));
   });
 
   it('projects the newest message of a batch by instant, whatever offsets the batch mixes', async () => {
@@ -86,6 +86,6 @@ describe('projecting messages stamped with a local offset', () => {
     const response = await handler(eventOf(streamRecord('INSERT', newest), streamRecord('INSERT', older)));
 
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(await groupItems(group, alice)).toEqual(bothAt('2023-03-29T06:05:00.000000+09:00', 'newest (21:05 UTC)'));
+    expect(await listItems(group, alice)).toEqual(bothAt('2023-03-29T06:05:00.000000+09:00', 'newest (21:05 UTC)'));
   });
 });

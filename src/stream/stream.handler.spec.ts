@@ -29,15 +29,15 @@ async function startConversation(at = '2024-01-01T00:00:00.000000+00:00'): Promi
   const group = randomUUID();
   const a: UserRef = { uuid: randomUUID(), display_name: 'Alice A', handle: 'alice' };
   const b: UserRef = { uuid: randomUUID(), display_name: 'Bob B', handle: 'bob' };
-  await db.repository.putMessageGroup({ owner_user_uuid: a.uuid, message_group_uuid: group, last_reply_at: at, message: 'first', other: b });
-  await db.repository.putMessageGroup({ owner_user_uuid: b.uuid, message_group_uuid: group, last_reply_at: at, message: 'first', other: a });
+  await db.repository.putListItem({ owner_user_uuid: a.uuid, message_group_uuid: group, last_reply_at: at, message: 'first', other: b });
+  await db.repository.putListItem({ owner_user_uuid: b.uuid, message_group_uuid: group, last_reply_at: at, message: 'first', other: a });
   return group;
 }
 
-/** Each member's group items of the conversation: owner handle → [sk, message] (alice's items show @bob). */
-async function groupItems(group: string): Promise<Record<string, [string, string][]>> {
+/** Each member's list items of the conversation: owner handle → [sk, message] (alice's items show @bob). */
+async function listItems(group: string): Promise<Record<string, [string, string][]>> {
   const result: Record<string, [string, string][]> = {};
-  for (const item of await db.repository.listConversationMembers(group)) {
+  for (const item of await db.repository.listListItemsOnIndex(group)) {
     (result[item.user_handle === 'bob' ? 'alice' : 'bob'] ??= []).push([item.last_reply_at, item.message]);
   }
   return result;
@@ -53,10 +53,10 @@ describe('stream handler', () => {
     const response = await handler(eventOf(insertOf({ group, sk: at(1), text: 'hello', sender: alice })));
 
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(await groupItems(group)).toEqual(bothAt(at(1), 'hello'));
+    expect(await listItems(group)).toEqual(bothAt(at(1), 'hello'));
   });
 
-  it('skips MODIFY and REMOVE records and INSERTs of group items and member items', async () => {
+  it('skips MODIFY and REMOVE records and INSERTs of list items and member items', async () => {
     const group = await startConversation();
     commands.reset();
     const image = messageImage({ group, sk: at(2), text: 'edited' });
@@ -69,7 +69,7 @@ describe('stream handler', () => {
 
     expect(response).toEqual({ batchItemFailures: [] });
     expect(commands.count('QueryCommand') + commands.count('PutItemCommand') + commands.count('GetItemCommand')).toBe(0);
-    expect(await groupItems(group)).toEqual(bothAt('2024-01-01T00:00:00.000000+00:00', 'first'));
+    expect(await listItems(group)).toEqual(bothAt('2024-01-01T00:00:00.000000+00:00', 'first'));
   });
 
   it('projects messages written by the original tools: no ElectroDB identifiers, a timestamp without offset', async () => {
@@ -79,7 +79,7 @@ describe('stream handler', () => {
     const response = await handler(eventOf(streamRecord('INSERT', legacy)));
 
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(await groupItems(group)).toEqual(bothAt('2023-04-05T18:27:02.123456', 'legacy'));
+    expect(await listItems(group)).toEqual(bothAt('2023-04-05T18:27:02.123456', 'legacy'));
   });
 
   it('coalesces a batch of 500 replies in one conversation into one put per member', async () => {
@@ -90,9 +90,9 @@ describe('stream handler', () => {
     const response = await handler(eventOf(...records));
 
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(await groupItems(group)).toEqual(bothAt(at(509), 'reply 499'));
-    // Per member: its member item built once from the group items (an older conversation), then one
-    // group item put, the member item moved forward and completed (two updates), the old item deleted.
+    expect(await listItems(group)).toEqual(bothAt(at(509), 'reply 499'));
+    // Per member: its member item built once from the list items (an older conversation), then one
+    // list item put, the member item moved forward and completed (two updates), the old item deleted.
     expect(commands.count('PutItemCommand')).toBe(4);
     expect(commands.count('UpdateItemCommand')).toBe(4);
     expect(commands.count('DeleteItemCommand')).toBe(2);
@@ -105,7 +105,7 @@ describe('stream handler', () => {
     const response = await handler(eventOf(...records));
 
     expect(response).toEqual({ batchItemFailures: [] });
-    for (let g = 0; g < 20; g++) expect(await groupItems(groups[g])).toEqual(bothAt(at(1000 + 480 + g), `m${480 + g}`));
+    for (let g = 0; g < 20; g++) expect(await listItems(groups[g])).toEqual(bothAt(at(1000 + 480 + g), `m${480 + g}`));
   });
 
   it('handles a batch of 10,000 records', async () => {
@@ -115,7 +115,7 @@ describe('stream handler', () => {
     const response = await handler(eventOf(...records));
 
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(await groupItems(groups[3])).toEqual(bothAt(at(5000 + 9993), 'm9993'));
+    expect(await listItems(groups[3])).toEqual(bothAt(at(5000 + 9993), 'm9993'));
   });
 
   it('ignores duplicate delivery, within a batch and across batches', async () => {
@@ -128,7 +128,7 @@ describe('stream handler', () => {
 
     expect(again).toEqual({ batchItemFailures: [] });
     expect(commands.count('PutItemCommand') + commands.count('DeleteItemCommand')).toBe(0);
-    expect(await groupItems(group)).toEqual(bothAt(at(20), 'once'));
+    expect(await listItems(group)).toEqual(bothAt(at(20), 'once'));
   });
 
   it('keeps the newest message when records arrive in reverse order, in one batch or one by one', async () => {
@@ -139,8 +139,8 @@ describe('stream handler', () => {
     await handler(eventOf(...reversed(inOneBatch)));
     for (const record of reversed(oneByOne)) await handler(eventOf(record));
 
-    expect(await groupItems(inOneBatch)).toEqual(bothAt(at(33), 'm3'));
-    expect(await groupItems(oneByOne)).toEqual(bothAt(at(33), 'm3'));
+    expect(await listItems(inOneBatch)).toEqual(bothAt(at(33), 'm3'));
+    expect(await listItems(oneByOne)).toEqual(bothAt(at(33), 'm3'));
   });
 
   it('reports only the records of the conversation whose projection failed, and applies the rest', async () => {
@@ -161,9 +161,9 @@ describe('stream handler', () => {
     }
 
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: sequenceOf(records[1]) }, { itemIdentifier: sequenceOf(records[3]) }]);
-    expect(await groupItems(ok1)).toEqual(bothAt(at(40), 'ok1'));
-    expect(await groupItems(ok2)).toEqual(bothAt(at(42), 'ok2'));
-    expect(await groupItems(failing)).toEqual(bothAt('2024-01-01T00:00:00.000000+00:00', 'first'));
+    expect(await listItems(ok1)).toEqual(bothAt(at(40), 'ok1'));
+    expect(await listItems(ok2)).toEqual(bothAt(at(42), 'ok2'));
+    expect(await listItems(failing)).toEqual(bothAt('2024-01-01T00:00:00.000000+00:00', 'first'));
   });
 
   it('reports a message INSERT without a NewImage against its own record only', async () => {
@@ -175,7 +175,7 @@ describe('stream handler', () => {
     const response = await handler(eventOf(broken, good));
 
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: sequenceOf(broken) }]);
-    expect(await groupItems(group)).toEqual(bothAt(at(51), 'good'));
+    expect(await listItems(group)).toEqual(bothAt(at(51), 'good'));
   });
 
   it('fails the whole invocation when every record failed (Lambda retries the batch)', async () => {
@@ -198,6 +198,6 @@ describe('stream handler', () => {
     const response = await lambda(eventOf(insertOf({ group, sk: at(70), text: 'via lambda' })));
 
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(await groupItems(group)).toEqual(bothAt(at(70), 'via lambda'));
+    expect(await listItems(group)).toEqual(bothAt(at(70), 'via lambda'));
   });
 });

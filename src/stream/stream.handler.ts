@@ -8,7 +8,7 @@ import { createDynamoDbClient } from '../dynamodb/dynamodb.client.js';
 import { MEMBER_PREFIX, MESSAGE_PREFIX } from '../dynamodb/message.entities.js';
 import { MessagesRepository } from '../dynamodb/messages.repository.js';
 import { compareTimestamps } from '../dynamodb/timestamp.js';
-import { MessageGroupProjector, type ConversationProjection, type ProjectedMessage } from './message-group.projector.js';
+import { ConversationListProjector, type ConversationProjection, type ProjectedMessage } from './conversation-list.projector.js';
 
 /*
  * The stream Lambda (docs/architecture.md, "The projector"). Kept free of Nest so that esbuild can bundle it on its own.
@@ -44,7 +44,7 @@ type Outcome = { ok: true; projection: ConversationProjection } | { ok: false; e
  * not an older one (the emulator retries exactly the reported records).
  */
 export function createStreamHandler(deps: StreamHandlerDeps): StreamHandler {
-  const projector = new MessageGroupProjector(deps.repository);
+  const projector = new ConversationListProjector(deps.repository);
   const logger = deps.logger ?? streamLogger;
   const processor = deps.processor ?? new BatchProcessor(EventType.DynamoDBStreams);
 
@@ -109,7 +109,7 @@ function newestMessagePerConversation(records: DynamoDBRecord[]): Map<string, Pr
 }
 
 /** Starts every conversation's projection, a few at a time; each outcome settles, never rejects. */
-function projectAll(projector: MessageGroupProjector, messages: ProjectedMessage[], logger: Logger): Map<string, Promise<Outcome>> {
+function projectAll(projector: ConversationListProjector, messages: ProjectedMessage[], logger: Logger): Map<string, Promise<Outcome>> {
   const outcomes = new Map<string, Promise<Outcome>>();
   const lanes: Promise<unknown>[] = Array.from({ length: CONVERSATION_CONCURRENCY }, () => Promise.resolve());
   messages.forEach((message, i) => {

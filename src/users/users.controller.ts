@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, NotFoundException, Param } from '@nestjs/common';
+import { Controller, Get, NotFoundException, Param } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Public } from '../auth/public.decorator.js';
 import { RATE_LIMIT_POLICIES } from '../rate-limit/rate-limit.policies.js';
@@ -10,7 +10,7 @@ import { UsersService } from './users.service.js';
 @ApiTags('users')
 @Controller('users')
 export class UsersController {
-  constructor(@Inject(UsersService) private readonly users: UsersService) {}
+  constructor(private readonly users: UsersService) {}
 
   @Public()
   @RateLimited(RATE_LIMIT_POLICIES.public)

@@ -1,5 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { getRepositoryToken } from '@nestjs/typeorm';
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
 import { Raw, type Repository } from 'typeorm';
 import { User } from './user.entity.js';
 
@@ -30,7 +30,7 @@ function handleIn(handles: string[]) {
 /** Lookups of Cruddur users in Postgres; shared by the app and the scripts. Handles are compared ignoring case. */
 @Injectable()
 export class UsersService {
-  constructor(@Inject(getRepositoryToken(User)) private readonly users: Repository<User>) {}
+  constructor(@InjectRepository(User) private readonly users: Repository<User>) {}
 
   findByCognitoSub(sub: string): Promise<User | null> {
     return this.users.findOne({ where: { cognito_user_id: sub } });

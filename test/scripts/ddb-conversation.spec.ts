@@ -89,7 +89,7 @@ describe('ddb:get-conversation', () => {
     await seedDemoConversation(repo, andrew, bayko, { now: Date.UTC(2023, 0, 1) * 1000 });
     const newer = randomUUID();
     await repo.putMessage({ message_group_uuid: newer, sender: carol, created_at: '2023-06-01T09:30:00.000000+00:00', message: 'Newer news' });
-    await repo.putMessageGroup({ owner_user_uuid: andrew.uuid, message_group_uuid: newer, last_reply_at: '2023-06-01T09:30:00.000000+00:00', message: 'Newer news', other: carol });
+    await repo.putListItem({ owner_user_uuid: andrew.uuid, message_group_uuid: newer, last_reply_at: '2023-06-01T09:30:00.000000+00:00', message: 'Newer news', other: carol });
 
     const result = await run('ddb-get-conversation', [], demoTable);
 
@@ -176,7 +176,7 @@ describe('ddb:list-conversations', () => {
       [alice, '2022-01-01T10:00:00.000000+00:00'],
     ];
     for (const [other, last_reply_at] of groups) {
-      await repo.putMessageGroup({ owner_user_uuid: andrew.uuid, message_group_uuid: randomUUID(), last_reply_at, message: `hi ${other.handle}`, other });
+      await repo.putListItem({ owner_user_uuid: andrew.uuid, message_group_uuid: randomUUID(), last_reply_at, message: `hi ${other.handle}`, other });
     }
   });
 

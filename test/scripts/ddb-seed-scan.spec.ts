@@ -37,12 +37,12 @@ describe('ddb:seed', () => {
     const result = await run('ddb-seed', [], table);
 
     expect(result.code).toBe(0);
-    const [groupOfAndrew] = await repo.listAllMessageGroups(andrew.uuid);
+    const [groupOfAndrew] = await repo.listAllConversations(andrew.uuid);
     const messages = await repo.listAllMessages(groupOfAndrew.message_group_uuid);
     expect(result.stdout).toBe(`seeded conversation ${groupOfAndrew.message_group_uuid}: ${messages.length} messages between @andrewbrown and @bayko\n`);
     expect(messages.length).toBeGreaterThanOrEqual(20);
     expect(groupOfAndrew).toMatchObject({ user_uuid: bayko.uuid, user_handle: 'bayko', last_reply_at: messages.at(-1)!.created_at });
-    await expect(repo.listAllMessageGroups(bayko.uuid)).resolves.toMatchObject([{ user_uuid: andrew.uuid, message_group_uuid: groupOfAndrew.message_group_uuid }]);
+    await expect(repo.listAllConversations(bayko.uuid)).resolves.toMatchObject([{ user_uuid: andrew.uuid, message_group_uuid: groupOfAndrew.message_group_uuid }]);
     expect(Date.parse(messages.at(-1)!.created_at)).toBeLessThan(Date.now());
   });
 
@@ -53,7 +53,7 @@ describe('ddb:seed', () => {
 
     const result = await run('ddb-seed', [], table);
 
-    const [group] = await repo.listAllMessageGroups(andrew.uuid);
+    const [group] = await repo.listAllConversations(andrew.uuid);
     expect(result).toEqual({ code: 0, stdout: `@andrewbrown and @bayko already have a conversation (${group.message_group_uuid}); nothing written\n`, stderr: '' });
     await expect(itemCount(repo)).resolves.toBe(before);
   });
@@ -124,7 +124,7 @@ describe('ddb:seed', () => {
 describe('ddb:scan', () => {
   it('prints every item as stored, one JSON object a line, and the count on stderr', async () => {
     const { table, repo } = await newTable();
-    const group = await repo.putMessageGroup({ owner_user_uuid: andrew.uuid, message_group_uuid: 'g-1', last_reply_at: '2023-03-28T21:02:11.141577+00:00', message: 'hi', other: bayko });
+    const group = await repo.putListItem({ owner_user_uuid: andrew.uuid, message_group_uuid: 'g-1', last_reply_at: '2023-03-28T21:02:11.141577+00:00', message: 'hi', other: bayko });
     await repo.putMessage({ message_group_uuid: 'g-1', message: 'hi', sender: bayko, created_at: group.last_reply_at });
 
     const result = await run('ddb-scan', [], table);

@@ -37,12 +37,12 @@ describe('the DynamoDB recorder', () => {
     const group = randomUUID();
     const at = '2024-01-01T00:00:00.000000+00:00';
 
-    await repository.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: at, message: 'hi', other: bob });
+    await repository.putListItem({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: at, message: 'hi', other: bob });
     // The same key again: the conditional put fails and the item is read back.
-    await repository.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: at, message: 'hi', other: bob });
-    await repository.listConversationMembers(group);
-    await repository.listMessageGroups(alice.uuid, { limit: 5 });
-    await repository.deleteMessageGroup(alice.uuid, at, group);
+    await repository.putListItem({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: at, message: 'hi', other: bob });
+    await repository.listListItemsOnIndex(group);
+    await repository.listConversations(alice.uuid, { limit: 5 });
+    await repository.deleteListItem(alice.uuid, at, group);
 
     expect(pairs()).toEqual([
       `dynamodb:DeleteItem table/${db.table}`,

@@ -40,8 +40,8 @@ describe('seedDemoConversation', () => {
     const result = await seedDemoConversation(db.repository, a, b, { now: NOW });
 
     const last = (await db.repository.listAllMessages(result.message_group_uuid)).at(-1)!;
-    const [groupOfA] = await db.repository.listAllMessageGroups(a.uuid);
-    const [groupOfB] = await db.repository.listAllMessageGroups(b.uuid);
+    const [groupOfA] = await db.repository.listAllConversations(a.uuid);
+    const [groupOfB] = await db.repository.listAllConversations(b.uuid);
     expect(groupOfA).toMatchObject({ message_group_uuid: result.message_group_uuid, last_reply_at: last.created_at, message: last.message, user_uuid: b.uuid, user_handle: 'bayko', user_display_name: 'Andrew Bayko' });
     expect(groupOfB).toMatchObject({ message_group_uuid: result.message_group_uuid, last_reply_at: last.created_at, message: last.message, user_uuid: a.uuid, user_handle: 'andrewbrown' });
   });
@@ -65,18 +65,18 @@ describe('seedDemoConversation', () => {
     const second = await seedDemoConversation(db.repository, a, b, { now: NOW + 3_600_000_000 });
 
     expect(second).toEqual({ created: false, message_group_uuid: first.message_group_uuid, messages: 0 });
-    await expect(db.repository.listAllMessageGroups(a.uuid)).resolves.toHaveLength(1);
-    await expect(db.repository.listAllMessageGroups(b.uuid)).resolves.toHaveLength(1);
+    await expect(db.repository.listAllConversations(a.uuid)).resolves.toHaveLength(1);
+    await expect(db.repository.listAllConversations(b.uuid)).resolves.toHaveLength(1);
     await expect(db.repository.listAllMessages(first.message_group_uuid)).resolves.toHaveLength(first.messages);
   });
 
   it('still seeds when a already talks to someone else', async () => {
     const [a, b] = demoPair();
-    await db.repository.putMessageGroup({ owner_user_uuid: a.uuid, message_group_uuid: randomUUID(), last_reply_at: '2023-01-01T00:00:00.000000+00:00', message: 'hi', other: { uuid: randomUUID(), display_name: 'C', handle: 'c' } });
+    await db.repository.putListItem({ owner_user_uuid: a.uuid, message_group_uuid: randomUUID(), last_reply_at: '2023-01-01T00:00:00.000000+00:00', message: 'hi', other: { uuid: randomUUID(), display_name: 'C', handle: 'c' } });
 
     const result = await seedDemoConversation(db.repository, a, b, { now: NOW });
 
     expect(result.created).toBe(true);
-    await expect(db.repository.listAllMessageGroups(a.uuid)).resolves.toHaveLength(2);
+    await expect(db.repository.listAllConversations(a.uuid)).resolves.toHaveLength(2);
   });
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { MessageItem, MessagesRepository, UserRef } from '../../src/dynamodb/messages.repository.js';
-import { MessageGroupProjector } from '../../src/stream/message-group.projector.js';
+import { ConversationListProjector } from '../../src/stream/conversation-list.projector.js';
 import { formatTimestamp, nowMicros, type Micros } from '../../src/dynamodb/timestamp.js';
 
 export interface SeededConversation {
@@ -53,7 +53,7 @@ export async function seedDemoConversation(
   b: UserRef,
   options: { now?: Micros } = {},
 ): Promise<SeededConversation> {
-  const existing = await repo.findMessageGroupWith(a.uuid, b.uuid);
+  const existing = await repo.findConversationWith(a.uuid, b.uuid);
   if (existing) return { created: false, message_group_uuid: existing.message_group_uuid, messages: 0 };
 
   const message_group_uuid = randomUUID();
@@ -70,6 +70,6 @@ export async function seedDemoConversation(
       created_at: formatTimestamp(now - (LINES.length - i) * MINUTE),
     });
   }
-  await new MessageGroupProjector(repo).project(last!);
+  await new ConversationListProjector(repo).project(last!);
   return { created: true, message_group_uuid, messages: LINES.length };
 }

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
 import { registerDecorator, type ValidationArguments } from 'class-validator';
 import { HANDLE_PATTERN } from '../../common/handle.js';
 import { UUID_PATTERN } from '../../common/uuid.js';
@@ -47,7 +48,7 @@ const messageRule: Rule = (value) => {
 
 const handleRule: Rule = (value, dto) => {
   if (isAbsent(value)) return isAbsent(dto.message_group_uuid) ? 'recipient_blank' : undefined;
-  if (typeof value !== 'string' || !HANDLE_PATTERN.test(value.replace(/^@/, ''))) return 'handle_invalid';
+  if (typeof value !== 'string' || !HANDLE_PATTERN.test(value)) return 'handle_invalid';
   if (!isAbsent(dto.message_group_uuid)) return 'recipient_ambiguous';
   return undefined;
 };
@@ -59,15 +60,19 @@ const groupRule: Rule = (value) => {
 
 /** `{message, handle}` starts or continues a conversation with a user; `{message, message_group_uuid}` replies in one. */
 export class CreateMessageDto {
+  static readonly describes = 'message';
+
   @ApiProperty({ minLength: 1, maxLength: MAX_MESSAGE_CHARS, example: 'Hello!' })
   @Checked(messageRule)
   message: string;
 
   @ApiPropertyOptional({ description: 'The recipient (pattern C). Exactly one of handle and message_group_uuid.', example: 'bayko' })
+  @Transform(({ value }) => (typeof value === 'string' && value.length > 1 ? value.replace(/^@/, '') : value))
   @Checked(handleRule)
   handle?: string;
 
   @ApiPropertyOptional({ format: 'uuid', description: 'An existing conversation of the caller (pattern D).' })
+  @Transform(({ value }) => (typeof value === 'string' ? value.toLowerCase() : value))
   @Checked(groupRule)
   message_group_uuid?: string;
 }

@@ -8,24 +8,24 @@ import { formatTimestamp, parseTimestamp } from '../dynamodb/timestamp.js';
 import { dynamoClient } from '../../test/support/dynamodb.js';
 import { watchCommands } from '../../test/support/stream-fixtures.js';
 import { MessagesRepository } from '../dynamodb/messages.repository.js';
-import { MembersNotFoundError, MessageGroupProjector } from './message-group.projector.js';
+import { MembersNotFoundError, ConversationListProjector } from './conversation-list.projector.js';
 
 const db = useTestTable();
 
 const alice = testUser('alice');
 const bob = testUser('bob');
 
-let projector: MessageGroupProjector;
+let projector: ConversationListProjector;
 
 beforeAll(async () => {
-  projector = new MessageGroupProjector(db.repository);
+  projector = new ConversationListProjector(db.repository);
 });
 
-/** Both members' group items, as pattern C writes them. */
+/** Both members' list items, as pattern C writes them. */
 async function startConversation(at: string, text = 'first'): Promise<string> {
   const group = randomUUID();
-  await db.repository.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: at, message: text, other: bob });
-  await db.repository.putMessageGroup({ owner_user_uuid: bob.uuid, message_group_uuid: group, last_reply_at: at, message: text, other: alice });
+  await db.repository.putListItem({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: at, message: text, other: bob });
+  await db.repository.putListItem({ owner_user_uuid: bob.uuid, message_group_uuid: group, last_reply_at: at, message: text, other: alice });
   return group;
 }
 
@@ -33,35 +33,35 @@ async function putRaw(item: Record<string, unknown>): Promise<void> {
   await db.client.send(new PutItemCommand({ TableName: db.table, Item: marshall(item) }));
 }
 
-/** owner handle → that owner's group items of the conversation [sk, message, other's handle]. */
-async function groupItems(group: string): Promise<Record<string, [string, string, string][]>> {
+/** owner handle → that owner's list items of the conversation [sk, message, other's handle]. */
+async function listItems(group: string): Promise<Record<string, [string, string, string][]>> {
   const names = { [alice.uuid]: 'alice', [bob.uuid]: 'bob' };
   const result: Record<string, [string, string, string][]> = {};
-  for (const item of await db.repository.listConversationMembers(group)) {
+  for (const item of await db.repository.listListItemsOnIndex(group)) {
     (result[names[item.owner_user_uuid] ?? item.owner_user_uuid] ??= []).push([item.last_reply_at, item.message, item.user_handle]);
   }
   return result;
 }
 
-describe('MessageGroupProjector', () => {
+describe('ConversationListProjector', () => {
   it('moves both members forward to a newer message, keeping the other member on each item', async () => {
     const group = await startConversation('2024-01-01T10:00:00.000000+00:00');
 
     const result = await projector.project({ message_group_uuid: group, created_at: '2024-01-01T10:05:00.123456+00:00', message: 'reply' });
 
-    expect(await groupItems(group)).toEqual({
+    expect(await listItems(group)).toEqual({
       alice: [['2024-01-01T10:05:00.123456+00:00', 'reply', 'bob']],
       bob: [['2024-01-01T10:05:00.123456+00:00', 'reply', 'alice']],
     });
     expect(result.members.every((m) => m.moved && m.removed === 1)).toBe(true);
   });
 
-  it('writes the group item in the original layout with the other member’s display name', async () => {
+  it('writes the list item in the original layout with the other member’s display name', async () => {
     const group = await startConversation('2024-01-02T10:00:00.000000+00:00');
 
     await projector.project({ message_group_uuid: group, created_at: '2024-01-02T11:00:00.000000+00:00', message: 'later' });
 
-    const [item] = (await db.repository.listConversationMembers(group)).filter((m) => m.owner_user_uuid === alice.uuid);
+    const [item] = (await db.repository.listListItemsOnIndex(group)).filter((m) => m.owner_user_uuid === alice.uuid);
     expect(item).toEqual({
       owner_user_uuid: alice.uuid,
       last_reply_at: '2024-01-02T11:00:00.000000+00:00',
@@ -79,7 +79,7 @@ describe('MessageGroupProjector', () => {
     const older = await projector.project({ message_group_uuid: group, created_at: '2024-01-03T09:00:00.000000+00:00', message: 'old' });
     const same = await projector.project({ message_group_uuid: group, created_at: '2024-01-03T10:00:00.000000+00:00', message: 'newest' });
 
-    expect(await groupItems(group)).toEqual({
+    expect(await listItems(group)).toEqual({
       alice: [['2024-01-03T10:00:00.000000+00:00', 'newest', 'bob']],
       bob: [['2024-01-03T10:00:00.000000+00:00', 'newest', 'alice']],
     });
@@ -93,34 +93,34 @@ describe('MessageGroupProjector', () => {
     await projector.project(message);
     const second = await projector.project(message);
 
-    expect(await groupItems(group)).toEqual({
+    expect(await listItems(group)).toEqual({
       alice: [['2024-01-04T10:00:01.000000+00:00', 'again', 'bob']],
       bob: [['2024-01-04T10:00:01.000000+00:00', 'again', 'alice']],
     });
     expect(second.members.some((m) => m.moved || m.removed > 0)).toBe(false);
   });
 
-  it('repairs duplicate group items it finds, keeping the newest, even when the message is older', async () => {
+  it('repairs duplicate list items it finds, keeping the newest, even when the message is older', async () => {
     const group = await startConversation('2024-01-05T10:00:00.000000+00:00', 'a');
-    await db.repository.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: '2024-01-05T12:00:00.000000+00:00', message: 'c', other: bob });
-    await db.repository.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: '2024-01-05T11:00:00.000000+00:00', message: 'b', other: bob });
+    await db.repository.putListItem({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: '2024-01-05T12:00:00.000000+00:00', message: 'c', other: bob });
+    await db.repository.putListItem({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: '2024-01-05T11:00:00.000000+00:00', message: 'b', other: bob });
 
     await projector.project({ message_group_uuid: group, created_at: '2024-01-05T10:30:00.000000+00:00', message: 'late' });
 
-    expect(await groupItems(group)).toEqual({
+    expect(await listItems(group)).toEqual({
       alice: [['2024-01-05T12:00:00.000000+00:00', 'c', 'bob']],
       bob: [['2024-01-05T10:30:00.000000+00:00', 'late', 'alice']],
     });
   });
 
-  it('replaces legacy group items (no ElectroDB identifiers, no microseconds, no offset) by time, not by string', async () => {
+  it('replaces legacy list items (no ElectroDB identifiers, no microseconds, no offset) by time, not by string', async () => {
     const group = randomUUID();
     await putRaw({ pk: `GRP#${alice.uuid}`, sk: '2023-04-05T18:27:03+00:00', message_group_uuid: group, message: 'old', user_uuid: bob.uuid, user_display_name: 'Bob B', user_handle: 'bob' });
     await putRaw({ pk: `GRP#${bob.uuid}`, sk: '2023-04-05T18:27:03', message_group_uuid: group, message: 'old', user_uuid: alice.uuid, user_display_name: 'Alice A', user_handle: 'alice' });
 
     await projector.project({ message_group_uuid: group, created_at: '2023-04-05T18:27:03.000001+00:00', message: 'new' });
 
-    expect(await groupItems(group)).toEqual({
+    expect(await listItems(group)).toEqual({
       alice: [['2023-04-05T18:27:03.000001+00:00', 'new', 'bob']],
       bob: [['2023-04-05T18:27:03.000001+00:00', 'new', 'alice']],
     });
@@ -137,7 +137,7 @@ describe('MessageGroupProjector', () => {
       [false, '2023-04-05T18:27:02', 0],
       [false, '2023-04-05T18:27:02', 0],
     ]);
-    expect(await groupItems(group)).toEqual({ alice: [['2023-04-05T18:27:02', 'legacy', 'bob']], bob: [['2023-04-05T18:27:02', 'legacy', 'alice']] });
+    expect(await listItems(group)).toEqual({ alice: [['2023-04-05T18:27:02', 'legacy', 'bob']], bob: [['2023-04-05T18:27:02', 'legacy', 'alice']] });
   });
 
   it('projects a legacy message timestamp verbatim', async () => {
@@ -145,7 +145,7 @@ describe('MessageGroupProjector', () => {
 
     await projector.project({ message_group_uuid: group, created_at: '2023-04-05T18:27:02.123456', message: 'no offset' });
 
-    expect(await groupItems(group)).toEqual({
+    expect(await listItems(group)).toEqual({
       alice: [['2023-04-05T18:27:02.123456', 'no offset', 'bob']],
       bob: [['2023-04-05T18:27:02.123456', 'no offset', 'alice']],
     });
@@ -158,7 +158,7 @@ describe('MessageGroupProjector', () => {
       MembersNotFoundError,
     );
 
-    expect(await groupItems(group)).toEqual({});
+    expect(await listItems(group)).toEqual({});
     expect(await db.repository.listMembers(group)).toEqual([]);
   });
 
@@ -170,7 +170,7 @@ describe('MessageGroupProjector', () => {
     await Promise.all([...messages].reverse().map((m) => projector.project(m)));
 
     const newest = messages[39].created_at;
-    expect(await groupItems(group)).toEqual({ alice: [[newest, 'm39', 'bob']], bob: [[newest, 'm39', 'alice']] });
+    expect(await listItems(group)).toEqual({ alice: [[newest, 'm39', 'bob']], bob: [[newest, 'm39', 'alice']] });
   });
 
   it('keeps the exact sk when the same message is projected by concurrent runs', async () => {
@@ -179,7 +179,7 @@ describe('MessageGroupProjector', () => {
 
     await Promise.all(Array.from({ length: 10 }, () => projector.project(message)));
 
-    expect(await groupItems(group)).toEqual({
+    expect(await listItems(group)).toEqual({
       alice: [['2024-02-02T00:00:05.000000+00:00', 'same', 'bob']],
       bob: [['2024-02-02T00:00:05.000000+00:00', 'same', 'alice']],
     });
@@ -193,19 +193,19 @@ describe('MessageGroupProjector', () => {
     await projector.project({ message_group_uuid: first, created_at: at, message: 'one' });
     await projector.project({ message_group_uuid: second, created_at: at, message: 'two' });
 
-    expect((await groupItems(first)).alice).toEqual([[at, 'one', 'bob']]);
-    expect((await groupItems(second)).alice).toEqual([['2024-02-03T00:00:00.000001+00:00', 'two', 'bob']]);
+    expect((await listItems(first)).alice).toEqual([[at, 'one', 'bob']]);
+    expect((await listItems(second)).alice).toEqual([['2024-02-03T00:00:00.000001+00:00', 'two', 'bob']]);
   });
 });
 
-describe('MessageGroupProjector with member items', () => {
+describe('ConversationListProjector with member items', () => {
   let failing: (command: string, input: string) => boolean = () => false;
-  let faulty: MessageGroupProjector;
+  let faulty: ConversationListProjector;
 
   beforeAll(() => {
     const client = dynamoClient(db.endpoint);
     watchCommands(client, (command, input) => failing(command, input));
-    faulty = new MessageGroupProjector(MessagesRepository.create(client, db.table));
+    faulty = new ConversationListProjector(MessagesRepository.create(client, db.table));
   });
 
   /** Each conversation's messages on a day of its own: alice and bob own every test's list items. */
@@ -239,7 +239,7 @@ describe('MessageGroupProjector with member items', () => {
 
     await faulty.project(message(group, 1, 'hello'));
 
-    expect(await groupItems(group)).toEqual({ alice: [[message(group, 1, '').created_at, 'hello', 'bob']], bob: [[message(group, 1, '').created_at, 'hello', 'alice']] });
+    expect(await listItems(group)).toEqual({ alice: [[message(group, 1, '').created_at, 'hello', 'bob']], bob: [[message(group, 1, '').created_at, 'hello', 'alice']] });
     expect(indexReads).toBe(0);
     expect((await db.repository.listMembers(group)).map((m) => [m.pending, m.stale, m.group_sk])).toEqual([
       [undefined, undefined, message(group, 1, '').created_at],
@@ -258,7 +258,7 @@ describe('MessageGroupProjector with member items', () => {
 
     await faulty.project(message(group, 2, 'second')); // the stream's retry
     const at = message(group, 2, '').created_at;
-    expect(await groupItems(group)).toEqual({ alice: [[at, 'second', 'bob']], bob: [[at, 'second', 'alice']] });
+    expect(await listItems(group)).toEqual({ alice: [[at, 'second', 'bob']], bob: [[at, 'second', 'alice']] });
   });
 
   it('leaves no orphan when a projection stopped after writing its list items, and a newer message comes first', async () => {
@@ -272,7 +272,7 @@ describe('MessageGroupProjector with member items', () => {
     await faulty.project(message(group, 3, 'third'));
 
     const at = message(group, 3, '').created_at;
-    expect(await groupItems(group)).toEqual({ alice: [[at, 'third', 'bob']], bob: [[at, 'third', 'alice']] });
+    expect(await listItems(group)).toEqual({ alice: [[at, 'third', 'bob']], bob: [[at, 'third', 'alice']] });
     expect((await db.repository.listMembers(group)).map((m) => [m.pending, m.stale])).toEqual([
       [undefined, undefined],
       [undefined, undefined],
@@ -286,21 +286,21 @@ describe('MessageGroupProjector with member items', () => {
 
     await faulty.project(message(group, 2, 'call me Robert', renamed));
 
-    const [item] = (await db.repository.listMessageGroups(alice.uuid, { limit: 100 })).items.filter((g) => g.message_group_uuid === group);
+    const [item] = (await db.repository.listConversations(alice.uuid, { limit: 100 })).items.filter((g) => g.message_group_uuid === group);
     expect([item.user_display_name, item.user_handle, item.message]).toEqual(['Robert B', 'robert', 'call me Robert']);
-    const [bobsItem] = (await db.repository.listMessageGroups(bob.uuid, { limit: 100 })).items.filter((g) => g.message_group_uuid === group);
+    const [bobsItem] = (await db.repository.listConversations(bob.uuid, { limit: 100 })).items.filter((g) => g.message_group_uuid === group);
     expect(bobsItem.user_handle).toBe('alice');
   });
 
-  it('builds member items once from an older conversation\'s group items, duplicates marked stale and deleted', async () => {
+  it('builds member items once from an older conversation\'s list items, duplicates marked stale and deleted', async () => {
     const group = await startConversation('2024-07-02T00:00:00.000000+00:00');
-    await db.repository.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: '2024-07-02T00:00:01.000000+00:00', message: 'dup', other: bob });
+    await db.repository.putListItem({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: '2024-07-02T00:00:01.000000+00:00', message: 'dup', other: bob });
     days.set(group, 30); // its messages a month later
 
     const result = await faulty.project(message(group, 10, 'later'));
 
     expect(result.members.map((m) => m.removed).sort()).toEqual([1, 2]);
-    expect(Object.values(await groupItems(group)).map((items) => items.length)).toEqual([1, 1]);
+    expect(Object.values(await listItems(group)).map((items) => items.length)).toEqual([1, 1]);
     expect(await db.repository.listMembers(group)).toHaveLength(2);
   });
 });

@@ -9,7 +9,7 @@ import { DynamoDbModule } from '../dynamodb/dynamodb.module.js';
 import { MessagesRepository, type UserRef } from '../dynamodb/messages.repository.js';
 import { ChangeCaptureEmulator } from './change-capture.emulator.js';
 import { streamLogger } from './stream.handler.js';
-import { StreamModule } from './stream.module.js';
+import { ChangeCaptureEmulatorModule } from './change-capture-emulator.module.js';
 
 const db = useTestTable();
 
@@ -20,7 +20,7 @@ beforeAll(async () => {
 
 async function startApp(streamEmulator: 'on' | 'off'): Promise<TestingModule> {
   const config = loadConfig({ APP_ENV: 'test', DYNAMODB_ENDPOINT: db.endpoint, DDB_MESSAGE_TABLE: db.table, STREAM_EMULATOR: streamEmulator });
-  const moduleRef = await Test.createTestingModule({ imports: [ConfigModule.forRoot(config), DynamoDbModule, StreamModule] }).compile();
+  const moduleRef = await Test.createTestingModule({ imports: [ConfigModule.forRoot(config), DynamoDbModule, ChangeCaptureEmulatorModule] }).compile();
   return moduleRef.init();
 }
 
@@ -29,15 +29,15 @@ async function startConversation(repository: MessagesRepository) {
   const bob: UserRef = { uuid: randomUUID(), display_name: 'Bob B', handle: 'bob' };
   const group = randomUUID();
   const at = '2024-01-01T00:00:00.000000+00:00';
-  await repository.putMessageGroup({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: at, message: 'first', other: bob });
-  await repository.putMessageGroup({ owner_user_uuid: bob.uuid, message_group_uuid: group, last_reply_at: at, message: 'first', other: alice });
+  await repository.putListItem({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: at, message: 'first', other: bob });
+  await repository.putListItem({ owner_user_uuid: bob.uuid, message_group_uuid: group, last_reply_at: at, message: 'first', other: alice });
   return { group, alice };
 }
 
 const messagesShown = async (repository: MessagesRepository, group: string) =>
-  (await repository.listConversationMembers(group)).map((item) => item.message);
+  (await repository.listListItemsOnIndex(group)).map((item) => item.message);
 
-describe('StreamModule', () => {
+describe('ChangeCaptureEmulatorModule', () => {
   it('projects the app’s messages when the emulator is on, and exposes it to drain()', async () => {
     const app = await startApp('on');
     const repository = app.get(MessagesRepository);

@@ -1,4 +1,4 @@
-import type { MemberItem, MessageGroupItem, MessageItem, MessagesRepository, UserRef } from '../dynamodb/messages.repository.js';
+import type { MemberItem, ConversationListItem, MessageItem, MessagesRepository, UserRef } from '../dynamodb/messages.repository.js';
 import { compareTimestamps } from '../dynamodb/timestamp.js';
 
 /** The part of a message the projector needs. */
@@ -11,7 +11,7 @@ export interface MemberProjection {
   moved: boolean;
   /** The member's list item after the projection (the newest message projected). */
   last_reply_at: string;
-  /** Older or duplicate group items of this member that were deleted. */
+  /** Older or duplicate list items of this member that were deleted. */
   removed: number;
 }
 
@@ -23,7 +23,7 @@ export interface ConversationProjection {
 /** A conversation has two members; fewer means its member items are not (all) there yet. */
 export class MembersNotFoundError extends Error {
   constructor(message_group_uuid: string, found: number) {
-    super(`conversation ${message_group_uuid}: ${found} member(s) found, 2 expected (member items, or group items for an older conversation)`);
+    super(`conversation ${message_group_uuid}: ${found} member(s) found, 2 expected (member items, or list items for an older conversation)`);
     this.name = 'MembersNotFoundError';
   }
 }
@@ -32,26 +32,26 @@ export class MembersNotFoundError extends Error {
 const MAX_CONFLICTS = 100;
 
 /**
- * Moves each member's list item (its `GRP#` message-group item) of a conversation forward to a
+ * Moves each member's list item (its `GRP#` list item) of a conversation forward to a
  * message (docs/architecture.md, "The projector").
  *
  * The member items in the conversation's partition are the truth, read with strongly consistent
  * reads (never the eventually consistent index): each holds the newest message projected for the
- * member (its target), where the member's group item is, and which older group items are stale.
+ * member (its target), where the member's list item is, and which older list items are stale.
  * - The monotonic rule: a member already at or past the message is left as it is, so duplicate and
  *   late (out-of-order) deliveries change nothing and a conversation never moves backwards.
  * - Moving forward is two steps, each conditional on the member item's version: first the target
- *   (the old group item becomes stale), then, once the new group item is written, where it is.
+ *   (the old list item becomes stale), then, once the new list item is written, where it is.
  *   Stale items are deleted last, so a member always has a list item. A projection that stopped
  *   half-way (a crash, a throttled write) leaves the member `pending`, and the next projection of
  *   any message of the conversation finishes it.
  * - Concurrent projections of one conversation (the API's and the stream's, or two retries) are
  *   serialised by the version: the loser reads again and goes on from what the winner wrote.
  * Conversations written by the original tools have no member items: they are built once from the
- * group items on the index. A message whose conversation has fewer than two members fails (the
+ * list items on the index. A message whose conversation has fewer than two members fails (the
  * stream retries it) instead of being checkpointed with nothing written.
  */
-export class MessageGroupProjector {
+export class ConversationListProjector {
   constructor(private readonly repository: MessagesRepository) {}
 
   async project(message: ProjectedMessage): Promise<ConversationProjection> {
@@ -63,12 +63,12 @@ export class MessageGroupProjector {
 
   /**
    * The conversation's member items; for a conversation of the original tools, built first from
-   * its group items (the index is read only then, once per conversation).
+   * its list items (the index is read only then, once per conversation).
    */
   private async members(message_group_uuid: string): Promise<MemberItem[]> {
     let members = await this.repository.listMembers(message_group_uuid);
     if (members.length < 2) {
-      await buildMembersFromGroupItems(this.repository, message_group_uuid);
+      await buildMembersFromListItems(this.repository, message_group_uuid);
       members = await this.repository.listMembers(message_group_uuid);
     }
     if (members.length < 2) throw new MembersNotFoundError(message_group_uuid, members.length);
@@ -95,14 +95,14 @@ export class MessageGroupProjector {
   }
 
   /**
-   * Writes the group item of a pending member's target, deletes the stale ones, and records where
+   * Writes the list item of a pending member's target, deletes the stale ones, and records where
    * the item is. Returns how many were deleted, or undefined when the member item changed meanwhile
    * (the caller reads it again and goes on from there). Deletes come after the put, so the member
    * always has a list item, and before the record, so a crash in between leaves the member pending
    * with its stale items named: the next projection deletes them again (a no-op) and records.
    */
   private async complete(member: MemberItem): Promise<number | undefined> {
-    const written = await this.repository.putMessageGroup({
+    const written = await this.repository.putListItem({
       owner_user_uuid: member.owner_user_uuid,
       message_group_uuid: member.message_group_uuid,
       last_reply_at: member.last_reply_at!,
@@ -117,12 +117,12 @@ export class MessageGroupProjector {
     // known to nobody else, so it goes now. (When another one completed the same target, it wrote
     // this very item: the put recognised it, and `group_sk` names it.)
     if (now.last_reply_at !== member.last_reply_at && now.group_sk !== written.last_reply_at) {
-      await this.repository.deleteMessageGroup(member.owner_user_uuid, written.last_reply_at, member.message_group_uuid);
+      await this.repository.deleteListItem(member.owner_user_uuid, written.last_reply_at, member.message_group_uuid);
     }
     return undefined;
   }
 
-  /** Deletes the member's stale group items (never the current one) and forgets them. */
+  /** Deletes the member's stale list items (never the current one) and forgets them. */
   private async deleteStale(member: MemberItem): Promise<number> {
     const stale = [...(member.stale ?? [])].filter((sk) => sk !== member.group_sk);
     if (stale.length === 0) return 0;
@@ -132,7 +132,7 @@ export class MessageGroupProjector {
   }
 
   private async deleteGroupItems(member: MemberItem, sks: string[]): Promise<void> {
-    await Promise.all(sks.map((sk) => this.repository.deleteMessageGroup(member.owner_user_uuid, sk, member.message_group_uuid)));
+    await Promise.all(sks.map((sk) => this.repository.deleteListItem(member.owner_user_uuid, sk, member.message_group_uuid)));
   }
 
   private async reread(member: MemberItem): Promise<MemberItem> {
@@ -147,13 +147,13 @@ export class MessageGroupProjector {
  * items on the index: each owner's newest item is the list item, older ones are stale. Conditional
  * puts: a member item that exists already stays as it is.
  */
-export async function buildMembersFromGroupItems(
+export async function buildMembersFromListItems(
   repository: MessagesRepository,
   message_group_uuid: string,
-  groupItems?: MessageGroupItem[],
+  listItems?: ConversationListItem[],
 ): Promise<void> {
-  const byOwner = new Map<string, MessageGroupItem[]>();
-  for (const item of groupItems ?? (await repository.listConversationMembers(message_group_uuid))) {
+  const byOwner = new Map<string, ConversationListItem[]>();
+  for (const item of listItems ?? (await repository.listListItemsOnIndex(message_group_uuid))) {
     byOwner.set(item.owner_user_uuid, [...(byOwner.get(item.owner_user_uuid) ?? []), item]);
   }
   await Promise.all(

@@ -8,7 +8,7 @@ import { ChangeCaptureEmulator } from './change-capture.emulator.js';
 @Injectable()
 class ChangeCaptureEmulatorLifecycle implements OnModuleInit, BeforeApplicationShutdown {
   constructor(
-    @Inject(ChangeCaptureEmulator) private readonly emulator: ChangeCaptureEmulator,
+    private readonly emulator: ChangeCaptureEmulator,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -40,4 +40,4 @@ class ChangeCaptureEmulatorLifecycle implements OnModuleInit, BeforeApplicationS
   ],
   exports: [ChangeCaptureEmulator],
 })
-export class StreamModule {}
+export class ChangeCaptureEmulatorModule {}
