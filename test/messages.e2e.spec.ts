@@ -315,7 +315,7 @@ describe('body validation', () => {
     ['the caller\'s own handle', { message: 'hi', handle: 'alice' }, ['cannot_message_self']],
     ['both handle and conversation', { message: 'hi', handle: 'bob', message_group_uuid: randomUUID() }, ['recipient_ambiguous']],
     ['an empty object', {}, ['message_blank', 'recipient_blank']],
-    ['an empty message to oneself (the body's codes first: who the recipient is matters once the message is valid)', { message: '', handle: 'alice' }, ['message_blank']],
+    ['an empty message to oneself (the body codes first: who the recipient is matters once the message is valid)', { message: '', handle: 'alice' }, ['message_blank']],
     ['wrong types everywhere', { message: ['x'], message_group_uuid: 42 }, ['message_invalid', 'message_group_uuid_invalid']],
     ['a NUL character in the message', { message: 'a\u0000b', handle: 'bob' }, ['message_invalid']],
     ['half of a surrogate pair', { message: 'a\uD83Db', handle: 'bob' }, ['message_invalid']],
