@@ -10,7 +10,10 @@ export class ApiClient {
   }
 
   /** POSTs a message; resolves when the response's headers arrived, with that moment and the body. */
-  async postMessage(token: string, body: { message: string; message_group_uuid: string }): Promise<{ respondedAt: number; created: { created_at: string } }> {
+  async postMessage(
+    token: string,
+    body: { message: string; message_group_uuid: string },
+  ): Promise<{ respondedAt: number; created: { created_at: string } }> {
     const response = await fetch(`${this.origin}/api/messages`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },

@@ -14,7 +14,16 @@ export interface CommandCapacity {
 
 export type CapacityTotals = Record<string, CommandCapacity>;
 
-const REPORTS_CAPACITY = new Set(['GetItemCommand', 'PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'QueryCommand', 'ScanCommand', 'BatchGetItemCommand', 'BatchWriteItemCommand']);
+const REPORTS_CAPACITY = new Set([
+  'GetItemCommand',
+  'PutItemCommand',
+  'UpdateItemCommand',
+  'DeleteItemCommand',
+  'QueryCommand',
+  'ScanCommand',
+  'BatchGetItemCommand',
+  'BatchWriteItemCommand',
+]);
 const WRITES = new Set(['PutItemCommand', 'DeleteItemCommand']);
 
 /**

@@ -9,10 +9,13 @@ import { serveRequests } from './processes.js';
 const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
 server.listen(0, '127.0.0.1', () => {
   const { port } = server.address() as AddressInfo;
-  serveRequests(port, { memory: () => process.memoryUsage() }, () =>
-    new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+  serveRequests(
+    port,
+    { memory: () => process.memoryUsage() },
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   );
 });

@@ -103,14 +103,17 @@ export async function runAutocannon(load: HttpLoad, durationS: number): Promise<
     timeout: 10,
   });
   let ok = 0;
-  (instance as unknown as NodeJS.EventEmitter).on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
-    if (statusCode >= 200 && statusCode < 300) {
-      ok++;
-      latencies.record(responseTime);
-    } else {
-      errorKinds[String(statusCode)] = (errorKinds[String(statusCode)] ?? 0) + 1;
-    }
-  });
+  (instance as unknown as NodeJS.EventEmitter).on(
+    'response',
+    (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
+      if (statusCode >= 200 && statusCode < 300) {
+        ok++;
+        latencies.record(responseTime);
+      } else {
+        errorKinds[String(statusCode)] = (errorKinds[String(statusCode)] ?? 0) + 1;
+      }
+    },
+  );
   (instance as unknown as NodeJS.EventEmitter).on('reqError', (error: Error) => {
     const kind = (error as { code?: string }).code ?? error.name;
     errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
@@ -175,8 +178,20 @@ export interface CaseSpec {
  * Measures cases in interleaved rounds (each case warmed up once first), merging each case's rounds:
  * latencies pooled, throughput = successes / measured seconds, CPU shares time-weighted.
  */
-export async function measureCases(specs: CaseSpec[], timing: Timing, cpu?: CpuMeter, onRound?: (round: number) => void): Promise<CaseResult[]> {
-  const totals = specs.map(() => ({ latencies: new Latencies(), ok: 0, errors: 0, errorKinds: {} as Record<string, number>, seconds: 0, cpu: {} as CpuShare }));
+export async function measureCases(
+  specs: CaseSpec[],
+  timing: Timing,
+  cpu?: CpuMeter,
+  onRound?: (round: number) => void,
+): Promise<CaseResult[]> {
+  const totals = specs.map(() => ({
+    latencies: new Latencies(),
+    ok: 0,
+    errors: 0,
+    errorKinds: {} as Record<string, number>,
+    seconds: 0,
+    cpu: {} as CpuShare,
+  }));
   for (const spec of specs) if (timing.warmupS > 0) await spec.driver(timing.warmupS);
   for (let round = 0; round < timing.rounds; round++) {
     for (const [i, spec] of specs.entries()) {

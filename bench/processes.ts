@@ -138,7 +138,10 @@ export async function startChild(options: StartChildOptions): Promise<BenchChild
 
   const port = await new Promise<number>((resolve, reject) => {
     const timeoutMs = options.readyTimeoutMs ?? 30_000;
-    const timer = setTimeout(() => reject(new BenchError(`${options.name} did not start within ${timeoutMs / 1000} s (see ${logFile})`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new BenchError(`${options.name} did not start within ${timeoutMs / 1000} s (see ${logFile})`)),
+      timeoutMs,
+    );
     child.on('message', (message: ChildMessage) => {
       if (message.type === 'ready') {
         clearTimeout(timer);

@@ -20,7 +20,13 @@ const GIVE_UP_MS = 10_000;
  * from the POST's response to the moment a Query of the conversation's group items (the GSI, from
  * this process, polled back to back) shows the message on both members' items.
  */
-export async function measureProjectorLag(api: ApiClient, token: string, group: string, raw: RawAccess, count: number): Promise<ProjectorLag> {
+export async function measureProjectorLag(
+  api: ApiClient,
+  token: string,
+  group: string,
+  raw: RawAccess,
+  count: number,
+): Promise<ProjectorLag> {
   const lags = new Latencies();
   const polls = new Latencies();
   for (let i = 0; i < count; i++) {
@@ -40,5 +46,11 @@ export async function measureProjectorLag(api: ApiClient, token: string, group: 
       if (now - respondedAt > GIVE_UP_MS) throw new BenchError(`projector lag: message ${i} not projected after ${GIVE_UP_MS / 1000} s`);
     }
   }
-  return { p50: lags.percentile(50), p99: lags.percentile(99), max: lags.percentile(100), messages: count, poll_rtt_p50_ms: round3(polls.percentile(50)) };
+  return {
+    p50: lags.percentile(50),
+    p99: lags.percentile(99),
+    max: lags.percentile(100),
+    messages: count,
+    poll_rtt_p50_ms: round3(polls.percentile(50)),
+  };
 }

@@ -1,4 +1,10 @@
-import { PutItemCommand, QueryCommand, type DynamoDBClient, type QueryCommandOutput, type PutItemCommandOutput } from '@aws-sdk/client-dynamodb';
+import {
+  PutItemCommand,
+  QueryCommand,
+  type DynamoDBClient,
+  type QueryCommandOutput,
+  type PutItemCommandOutput,
+} from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { GROUP_PREFIX, MESSAGE_PREFIX } from '../src/dynamodb/message.entities.js';
 import { MESSAGE_TABLE } from '../src/dynamodb/table.definition.js';

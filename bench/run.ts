@@ -43,7 +43,10 @@ interface Plan {
 }
 
 function makePlan(argv: string[]): Plan {
-  const { options } = parseScriptArgs(argv, { usage: USAGE, options: { quick: 'boolean', soak: 'boolean', profile: 'boolean', 'api-node-flags': 'string' } });
+  const { options } = parseScriptArgs(argv, {
+    usage: USAGE,
+    options: { quick: 'boolean', soak: 'boolean', profile: 'boolean', 'api-node-flags': 'string' },
+  });
   const quick = options.quick === true;
   return {
     mode: quick ? 'quick' : 'full',
@@ -83,18 +86,24 @@ async function main(): Promise<void> {
   const bySize = new Map<number, SeededConversation>();
   for (const size of plan.messageSizes) bySize.set(size, await seeder.conversation(alice, member(`partner${size}`), size));
   const postGroups: string[] = [];
-  for (let i = 0; i < POST_CONVERSATIONS; i++) postGroups.push((await seeder.conversation(alice, member(`poster${i}`), 20)).message_group_uuid);
+  for (let i = 0; i < POST_CONVERSATIONS; i++)
+    postGroups.push((await seeder.conversation(alice, member(`poster${i}`), 20)).message_group_uuid);
   const lagGroup = (await seeder.conversation(alice, member('lagpartner'), 20)).message_group_uuid;
   await seeder.conversationList(carol, plan.groupSizes[1]);
   const aliceConversations = plan.messageSizes.length + POST_CONVERSATIONS + 1;
-  if (aliceConversations !== plan.groupSizes[0]) throw new BenchError(`seed: alice has ${aliceConversations} conversations, expected ${plan.groupSizes[0]}`);
-  log(`seeded          ${seeder.written.toLocaleString('en-US')} items by BatchWriteItem in ${((Date.now() - seedStarted) / 1000).toFixed(1)} s`);
+  if (aliceConversations !== plan.groupSizes[0])
+    throw new BenchError(`seed: alice has ${aliceConversations} conversations, expected ${plan.groupSizes[0]}`);
+  log(
+    `seeded          ${seeder.written.toLocaleString('en-US')} items by BatchWriteItem in ${((Date.now() - seedStarted) / 1000).toFixed(1)} s`,
+  );
 
   const [ceiling, api] = [await startCeiling(stack), await startApi(stack, { profileDir: plan.profileDir, execArgv: plan.apiNodeFlags })];
   const apiOrigin = `http://127.0.0.1:${api.port}`;
   const rss = sampleRss(api.pid);
   const apiFlags = [...startNodeFlags(), ...plan.apiNodeFlags].join(' ');
-  log(`API             pid ${api.pid}, ${apiOrigin} (node ${apiFlags}, NODE_ENV=production, logs warn/error); ceiling app pid ${ceiling.pid}  [${elapsed()}]`);
+  log(
+    `API             pid ${api.pid}, ${apiOrigin} (node ${apiFlags}, NODE_ENV=production, logs warn/error); ceiling app pid ${ceiling.pid}  [${elapsed()}]`,
+  );
 
   const raw = rawAccess(stack.dynamo, stack.table);
   const cpu = cpuMeter({ bench: process.pid, api: api.pid, dynalite: stack.dynalite.pid, ceiling: ceiling.pid });
@@ -106,28 +115,60 @@ async function main(): Promise<void> {
     return JSON.stringify({ message: `bench message ${context.n}`, message_group_uuid: postGroups[context.n % POST_CONVERSATIONS] });
   };
   const loads = {
-    messages: (group: string, limit = 20): HttpLoad => ({ url: `${apiOrigin}/api/messages/${group}?limit=${limit}`, connections: plan.connections, headers: auth(alice) }),
-    groups: (user: typeof alice, limit = 20): HttpLoad => ({ url: `${apiOrigin}/api/message_groups?limit=${limit}`, connections: plan.connections, headers: auth(user) }),
-    post: (): HttpLoad => ({ url: `${apiOrigin}/api/messages`, connections: plan.connections, method: 'POST', headers: auth(alice), body: postBody }),
+    messages: (group: string, limit = 20): HttpLoad => ({
+      url: `${apiOrigin}/api/messages/${group}?limit=${limit}`,
+      connections: plan.connections,
+      headers: auth(alice),
+    }),
+    groups: (user: typeof alice, limit = 20): HttpLoad => ({
+      url: `${apiOrigin}/api/message_groups?limit=${limit}`,
+      connections: plan.connections,
+      headers: auth(user),
+    }),
+    post: (): HttpLoad => ({
+      url: `${apiOrigin}/api/messages`,
+      connections: plan.connections,
+      method: 'POST',
+      headers: auth(alice),
+      body: postBody,
+    }),
   };
 
   // 1 and 2: the framework ceiling, the raw SDK and the API, at the same concurrency, interleaved.
   const c = plan.connections;
   const caseSpecs: CaseSpec[] = [
-    { name: 'Nest ceiling  GET constant page', connections: c, driver: httpDriver({ url: `http://127.0.0.1:${ceiling.port}/api/constant`, connections: c }) },
+    {
+      name: 'Nest ceiling  GET constant page',
+      connections: c,
+      driver: httpDriver({ url: `http://127.0.0.1:${ceiling.port}/api/constant`, connections: c }),
+    },
     { name: 'raw SDK  Query messages page', connections: c, driver: loopDriver(c, () => raw.messagesPage(big)) },
-    { name: `API  GET /api/messages/:uuid (${CASE_CONVERSATION_SIZE.toLocaleString('en-US')} msgs)`, connections: c, driver: httpDriver(loads.messages(big)) },
+    {
+      name: `API  GET /api/messages/:uuid (${CASE_CONVERSATION_SIZE.toLocaleString('en-US')} msgs)`,
+      connections: c,
+      driver: httpDriver(loads.messages(big)),
+    },
     { name: 'raw SDK  Query conversations page', connections: c, driver: loopDriver(c, () => raw.groupsPage(alice.uuid)) },
     { name: `API  GET /api/message_groups (${plan.groupSizes[0]} convs)`, connections: c, driver: httpDriver(loads.groups(alice)) },
-    { name: 'raw SDK  PutItem message', connections: c, driver: loopDriver(c, () => raw.putMessage(rawPostGroup, alice, 'raw bench message')) },
+    {
+      name: 'raw SDK  PutItem message',
+      connections: c,
+      driver: loopDriver(c, () => raw.putMessage(rawPostGroup, alice, 'raw bench message')),
+    },
     { name: 'API  POST /api/messages (existing conv)', connections: c, driver: httpDriver(loads.post()) },
   ];
   const t = plan.cases;
-  log(`cases: ${c} connections / concurrent loops, ${t.rounds} interleaved rounds × ${t.durationS} s each, after ${t.warmupS} s warm-up per case`);
-  const cases = await measureCases(caseSpecs, t, cpu, (round) => log(`  round ${round}/${t.rounds} done; API RSS ${rss.current().toFixed(0)} MB  [${elapsed()}]`));
+  log(
+    `cases: ${c} connections / concurrent loops, ${t.rounds} interleaved rounds × ${t.durationS} s each, after ${t.warmupS} s warm-up per case`,
+  );
+  const cases = await measureCases(caseSpecs, t, cpu, (round) =>
+    log(`  round ${round}/${t.rounds} done; API RSS ${rss.current().toFixed(0)} MB  [${elapsed()}]`),
+  );
   await api.request('drain');
   for (const result of cases) {
-    const share = Object.entries(result.cpu_pct ?? {}).map(([k, v]) => `${k} ${v}`).join(', ');
+    const share = Object.entries(result.cpu_pct ?? {})
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
     log(`  ${result.name}: ${result.rps} req/s, p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms, ${result.errors} errors; CPU % ${share}`);
   }
   const [ceilingCase, rawMessages, apiMessages, rawGroups, apiGroups, rawPost, apiPost] = cases;
@@ -141,13 +182,34 @@ async function main(): Promise<void> {
       ...plan.messageSizes.flatMap((size) => {
         const group = bySize.get(size)!.message_group_uuid;
         return [
-          { name: `api messages ${size}`, connections: sc.connections, driver: httpDriver({ ...loads.messages(group, page.messages), connections: sc.connections }) },
-          { name: `raw messages ${size}`, connections: sc.connections, driver: loopDriver(sc.connections, () => raw.messagesPage(group, {}, page.messages)) },
+          {
+            name: `api messages ${size}`,
+            connections: sc.connections,
+            driver: httpDriver({ ...loads.messages(group, page.messages), connections: sc.connections }),
+          },
+          {
+            name: `raw messages ${size}`,
+            connections: sc.connections,
+            driver: loopDriver(sc.connections, () => raw.messagesPage(group, {}, page.messages)),
+          },
         ];
       }),
-      ...([[plan.groupSizes[0], alice], [plan.groupSizes[1], carol]] as const).flatMap(([size, user]) => [
-        { name: `api groups ${size}`, connections: sc.connections, driver: httpDriver({ ...loads.groups(user, page.groups), connections: sc.connections }) },
-        { name: `raw groups ${size}`, connections: sc.connections, driver: loopDriver(sc.connections, () => raw.groupsPage(user.uuid, {}, page.groups)) },
+      ...(
+        [
+          [plan.groupSizes[0], alice],
+          [plan.groupSizes[1], carol],
+        ] as const
+      ).flatMap(([size, user]) => [
+        {
+          name: `api groups ${size}`,
+          connections: sc.connections,
+          driver: httpDriver({ ...loads.groups(user, page.groups), connections: sc.connections }),
+        },
+        {
+          name: `raw groups ${size}`,
+          connections: sc.connections,
+          driver: loopDriver(sc.connections, () => raw.groupsPage(user.uuid, {}, page.groups)),
+        },
       ]),
     ],
     sc,
@@ -169,9 +231,15 @@ async function main(): Promise<void> {
     page_size: page,
     messages: messagesScaling,
     groups: groupsScaling,
-    ...(plan.mode === 'quick' ? { note: `--quick: conversations of ${plan.messageSizes.map((n) => n.toLocaleString('en-US')).join(' / ')} messages instead of 100 / 10,000 / 100,000` } : {}),
+    ...(plan.mode === 'quick'
+      ? {
+          note: `--quick: conversations of ${plan.messageSizes.map((n) => n.toLocaleString('en-US')).join(' / ')} messages instead of 100 / 10,000 / 100,000`,
+        }
+      : {}),
   };
-  log(`  messages p50 ratio ${scaling.messages_p50_ratio} (raw ${scaling.raw_messages_p50_ratio}), conversations p50 ratio ${scaling.groups_p50_ratio} (raw ${scaling.raw_groups_p50_ratio})  [${elapsed()}]`);
+  log(
+    `  messages p50 ratio ${scaling.messages_p50_ratio} (raw ${scaling.raw_messages_p50_ratio}), conversations p50 ratio ${scaling.groups_p50_ratio} (raw ${scaling.raw_groups_p50_ratio})  [${elapsed()}]`,
+  );
 
   // 5: projector lag, 6: capacity.
   const client = new ApiClient(apiOrigin);
@@ -179,8 +247,19 @@ async function main(): Promise<void> {
   log(`projector lag: ${plan.lagMessages.toLocaleString('en-US')} messages, one at a time`);
   const lag = await measureProjectorLag(client, alice.token, lagGroup, raw, plan.lagMessages);
   log(`  p50 ${lag.p50} ms, p99 ${lag.p99} ms  [${elapsed()}]`);
-  const capacity = await measureCapacity({ api, client, raw, samples: plan.capacitySamples, reader: alice, messagesGroup: big, groupsOwner: carol, postGroup: postGroups[0] });
-  log(`capacity: ${capacity.rcu_per_messages_page} RCU/messages page, ${capacity.rcu_per_groups_page} RCU/conversations page, ${capacity.wcu_per_message} WCU/message  [${elapsed()}]`);
+  const capacity = await measureCapacity({
+    api,
+    client,
+    raw,
+    samples: plan.capacitySamples,
+    reader: alice,
+    messagesGroup: big,
+    groupsOwner: carol,
+    postGroup: postGroups[0],
+  });
+  log(
+    `capacity: ${capacity.rcu_per_messages_page} RCU/messages page, ${capacity.rcu_per_groups_page} RCU/conversations page, ${capacity.wcu_per_message} WCU/message  [${elapsed()}]`,
+  );
 
   // 4: memory (and the soak).
   let soakReport = null;
@@ -195,7 +274,14 @@ async function main(): Promise<void> {
         setupRequest: (request, context) => ({ ...request, body: postBody(context as Record<string, number>) }),
       },
     ];
-    soakReport = await soak(api, apiOrigin, mix.map((r) => ({ ...r, headers: { 'content-type': 'application/json', ...auth(alice) } })), plan.connections, plan.soakS, log);
+    soakReport = await soak(
+      api,
+      apiOrigin,
+      mix.map((r) => ({ ...r, headers: { 'content-type': 'application/json', ...auth(alice) } })),
+      plan.connections,
+      plan.soakS,
+      log,
+    );
     log(`  RSS ${soakReport.rss_baseline_mb} -> ${soakReport.rss_end_mb} MB (${soakReport.growth_pct}%)  [${elapsed()}]`);
   }
   const peak = Math.round(rss.stop() * 10) / 10;
@@ -205,17 +291,25 @@ async function main(): Promise<void> {
   const partial: Omit<BenchResult, 'targets' | 'all_targets_met'> = {
     generated_at: new Date().toISOString(),
     mode: plan.mode,
-    machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model.trim() ?? 'unknown', node: process.version, platform: `${process.platform} ${process.arch}`, memory_gb: Math.round(totalmem() / 2 ** 30) },
+    machine: {
+      cpus: cpus().length,
+      cpu_model: cpus()[0]?.model.trim() ?? 'unknown',
+      node: process.version,
+      platform: `${process.platform} ${process.arch}`,
+      memory_gb: Math.round(totalmem() / 2 ** 30),
+    },
     setup: {
       connections: plan.connections,
       case_rounds: plan.cases.rounds,
       case_round_s: plan.cases.durationS,
       case_warmup_s: plan.cases.warmupS,
-      processes: 'bench (autocannon and the raw-SDK loops), API, framework-ceiling app and dynalite each in their own process, all on this machine',
+      processes:
+        'bench (autocannon and the raw-SDK loops), API, framework-ceiling app and dynalite each in their own process, all on this machine',
       dynalite: 'dynalite 4.0.0 in memory, own process',
       api: 'dist build, NODE_ENV=production, Nest logger warn+error, change-capture emulator on (the projector runs in the API process)',
-      postgres: 'the machine\'s Postgres, a fresh database',
-      raw_sdk: 'DynamoDBClient from the bench process, the same requests as the repository (Query Limit 20 newest first; conditional PutItem)',
+      postgres: "the machine's Postgres, a fresh database",
+      raw_sdk:
+        'DynamoDBClient from the bench process, the same requests as the repository (Query Limit 20 newest first; conditional PutItem)',
       ceiling: 'Nest 12 + platform-express, one @Get returning a constant page of 20 messages',
       seeded_items: seeder.written,
     },
@@ -231,7 +325,13 @@ async function main(): Promise<void> {
     },
     scaling,
     projector_lag_ms: lag,
-    rss_mb: { peak, soak_growth_pct: soakReport?.growth_pct ?? null, heap_after_gc_at_end: liveHeap, api_node_flags: apiFlags, soak: soakReport },
+    rss_mb: {
+      peak,
+      soak_growth_pct: soakReport?.growth_pct ?? null,
+      heap_after_gc_at_end: liveHeap,
+      api_node_flags: apiFlags,
+      soak: soakReport,
+    },
     capacity,
     notes: [],
   };
@@ -254,13 +354,15 @@ function explain(r: Omit<BenchResult, 'targets' | 'all_targets_met'>, liveHeapMb
   const notes: string[] = [];
   const apiCases = r.cases.filter((c) => c.name.startsWith('API'));
   const rawCases = r.cases.filter((c) => c.name.startsWith('raw'));
-  const mean = (cases: typeof r.cases, key: string) => Math.round(cases.reduce((sum, c) => sum + (c.cpu_pct?.[key] ?? 0), 0) / Math.max(1, cases.length));
+  const mean = (cases: typeof r.cases, key: string) =>
+    Math.round(cases.reduce((sum, c) => sum + (c.cpu_pct?.[key] ?? 0), 0) / Math.max(1, cases.length));
   notes.push(
     `${r.machine.cpus} cores shared by the load generator, the API, dynalite (and Postgres, cognito-local): in the API cases the API process used ${mean(apiCases, 'api')}% of a core, ` +
       `dynalite ${mean(apiCases, 'dynalite')}%, the load generator ${mean(apiCases, 'bench')}% (idle ${mean(apiCases, 'idle')}%); a Node process runs JavaScript on one core, so at ~100% the API itself is the bottleneck.`,
   );
   const other = Math.max(...r.cases.map((c) => c.cpu_pct?.other ?? 0));
-  if (other >= 15) notes.push(`other processes used up to ${other}% of a core during the cases: the figures are distorted; rerun on a quiet machine.`);
+  if (other >= 15)
+    notes.push(`other processes used up to ${other}% of a core during the cases: the figures are distorted; rerun on a quiet machine.`);
   // CPU milliseconds one request costs a process: its share of a core / requests per second.
   const cpuMs = (prefix: string, proc: string) => {
     const c = r.cases.find((x) => x.name.startsWith(prefix));
@@ -274,7 +376,7 @@ function explain(r: Omit<BenchResult, 'targets' | 'all_targets_met'>, liveHeapMb
   if (mean(rawCases, 'bench') >= 85) {
     notes.push(
       `the raw-SDK cases are bound by the SDK client's CPU in the bench process (${mean(rawCases, 'bench')}% of a core), not by dynalite (${mean(rawCases, 'dynalite')}%): ` +
-        'raw = what one Node process does with the bare SDK. The API makes the same SDK call plus HTTP, Nest, auth, ElectroDB and JSON in one process, so its ratio to raw is its CPU per request against the raw client\'s.',
+        "raw = what one Node process does with the bare SDK. The API makes the same SDK call plus HTTP, Nest, auth, ElectroDB and JSON in one process, so its ratio to raw is its CPU per request against the raw client's.",
     );
   }
   const sent = r.capacity.per_call.post_message.requests;

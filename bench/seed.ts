@@ -72,7 +72,10 @@ export class Seeder {
     await this.writeAll(items());
     const last_reply_at = sk(messages - 1);
     const last = messageText(messages - 1);
-    await this.writeAll([groupItem(a, b, message_group_uuid, last_reply_at, last), groupItem(b, a, message_group_uuid, last_reply_at, last)]);
+    await this.writeAll([
+      groupItem(a, b, message_group_uuid, last_reply_at, last),
+      groupItem(b, a, message_group_uuid, last_reply_at, last),
+    ]);
     return { message_group_uuid, messages, last_reply_at };
   }
 
@@ -118,7 +121,13 @@ export class Seeder {
   }
 }
 
-function groupItem(owner: Member, other: Member, message_group_uuid: string, last_reply_at: string, message: string): Record<string, unknown> {
+function groupItem(
+  owner: Member,
+  other: Member,
+  message_group_uuid: string,
+  last_reply_at: string,
+  message: string,
+): Record<string, unknown> {
   return {
     pk: `${GROUP_PREFIX}${owner.uuid}`,
     sk: last_reply_at,

@@ -22,7 +22,14 @@ export interface SoakReport {
  * (read a page of messages, read the conversations, post a message). RSS growth compares the median
  * RSS of the first minute after a 30 s warm-up with that of the last minute.
  */
-export async function soak(api: BenchChild, origin: string, requests: autocannon.Request[], connections: number, durationS: number, log: (line: string) => void): Promise<SoakReport> {
+export async function soak(
+  api: BenchChild,
+  origin: string,
+  requests: autocannon.Request[],
+  connections: number,
+  durationS: number,
+  log: (line: string) => void,
+): Promise<SoakReport> {
   const started = performance.now();
   const rss = sampleRss(api.pid, 1000);
   const warmupS = Math.min(30, durationS / 5);
@@ -30,7 +37,11 @@ export async function soak(api: BenchChild, origin: string, requests: autocannon
   const heapAfterGc = async () => (await api.request<NodeJS.MemoryUsage>('memory', { gc: true })).heapUsed / 2 ** 20;
   let heapStart = Number.NaN;
   const startHeap = setTimeout(() => void heapAfterGc().then((mb) => (heapStart = mb)), warmupS * 1000);
-  const progress = setInterval(() => log(`  soak ${Math.round((performance.now() - started) / 1000)} s / ${durationS} s, RSS ${rss.samples.at(-1)?.rssMb.toFixed(0)} MB`), 60_000);
+  const progress = setInterval(
+    () =>
+      log(`  soak ${Math.round((performance.now() - started) / 1000)} s / ${durationS} s, RSS ${rss.samples.at(-1)?.rssMb.toFixed(0)} MB`),
+    60_000,
+  );
   try {
     const outcome = await runAutocannon({ url: origin, connections, requests }, durationS);
     const heapEnd = await heapAfterGc();

@@ -3,7 +3,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createCognitoClient, ensureCognitoUser, ensureUserPool, ensureUserPoolClient, signInWithPassword } from '../tools/cognito/cognito.client.js';
+import {
+  createCognitoClient,
+  ensureCognitoUser,
+  ensureUserPool,
+  ensureUserPoolClient,
+  signInWithPassword,
+} from '../tools/cognito/cognito.client.js';
 import { startCognitoEmulator } from '../tools/local-stack/cognito-emulator.js';
 import { openDataSource } from '../tools/database/data-source.js';
 import { createDynamoDbClient } from '../src/dynamodb/dynamodb.client.js';
@@ -56,7 +62,9 @@ export async function startStack(log: (line: string) => void): Promise<BenchStac
   try {
     db = await createTestDatabase();
   } catch (error) {
-    throw new BenchError(`Postgres: ${firstLine(error)} (the bench needs the machine's Postgres on 127.0.0.1:5432 or TEST_DATABASE_ADMIN_URL)`);
+    throw new BenchError(
+      `Postgres: ${firstLine(error)} (the bench needs the machine's Postgres on 127.0.0.1:5432 or TEST_DATABASE_ADMIN_URL)`,
+    );
   }
   onCleanup('Postgres database', () => db.drop());
   log(`Postgres        database ${db.name} (dropped at the end)`);
@@ -68,7 +76,18 @@ export async function startStack(log: (line: string) => void): Promise<BenchStac
     const { id: userPoolId } = await ensureUserPool(cognito, 'bench');
     const { id: clientId } = await ensureUserPoolClient(cognito, userPoolId, 'bench');
     log(`cognito-local   ${cognitoEmulator.endpoint}, pool ${userPoolId}`);
-    return { dir, table: TABLE, region: REGION, dynamodbEndpoint, dynalite, dynamo, databaseUrl: db.url, cognitoEndpoint: cognitoEmulator.endpoint, userPoolId, clientId };
+    return {
+      dir,
+      table: TABLE,
+      region: REGION,
+      dynamodbEndpoint,
+      dynalite,
+      dynamo,
+      databaseUrl: db.url,
+      cognitoEndpoint: cognitoEmulator.endpoint,
+      userPoolId,
+      clientId,
+    };
   } finally {
     cognito.destroy();
   }
@@ -88,7 +107,9 @@ export async function createUsers(stack: BenchStack, handles: string[]): Promise
         password: PASSWORD,
         attributes: { email, preferred_username: handle, name: display_name },
       });
-      const [saved] = await new UsersService(dataSource.getRepository(User)).ensureUsers([{ handle, display_name, email, cognito_user_id: user.sub }]);
+      const [saved] = await new UsersService(dataSource.getRepository(User)).ensureUsers([
+        { handle, display_name, email, cognito_user_id: user.sub },
+      ]);
       const { accessToken } = await signInWithPassword(cognito, stack.clientId, email, PASSWORD);
       users.push({ uuid: saved.uuid, handle, display_name, token: accessToken });
     }
@@ -107,7 +128,12 @@ export async function startApi(stack: BenchStack, options: { profileDir?: string
     logDir: stack.dir,
     // With `npm run start:prod`'s Node flags (the Dockerfile's too); --expose-gc only lets the bench ask for
     // a collection before reading the heap in the soak.
-    execArgv: [...startNodeFlags(), '--expose-gc', ...(options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : []), ...(options.execArgv ?? [])],
+    execArgv: [
+      ...startNodeFlags(),
+      '--expose-gc',
+      ...(options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : []),
+      ...(options.execArgv ?? []),
+    ],
     env: childEnv({
       NODE_ENV: 'production',
       APP_ENV: 'local',
@@ -135,7 +161,12 @@ export function startNodeFlags(): string[] {
 
 /** The framework-ceiling app (one constant route) in its own process. */
 export function startCeiling(stack: BenchStack): Promise<BenchChild> {
-  return startChild({ name: 'ceiling', script: here('./constant-server.js'), env: childEnv({ NODE_ENV: 'production' }), logDir: stack.dir });
+  return startChild({
+    name: 'ceiling',
+    script: here('./constant-server.js'),
+    env: childEnv({ NODE_ENV: 'production' }),
+    logDir: stack.dir,
+  });
 }
 
 /** A clean environment for a child: no AWS_ENDPOINT_URL or DATABASE_URL leaking in from the shell. */

@@ -59,7 +59,8 @@ export class ApiService extends Construct {
     });
     Validations.of(cursorSecret).acknowledge({
       id: 'AwsSolutions-SMG4',
-      reason: 'Signs paging cursors only: rotating it turns every open cursor into a 400 and reaches tasks only when they restart; ' +
+      reason:
+        'Signs paging cursors only: rotating it turns every open cursor into a 400 and reaches tasks only when they restart; ' +
         'rotation that still accepts the previous key is future work',
     });
 
@@ -111,11 +112,13 @@ export class ApiService extends Construct {
     });
     Validations.of(this.service.taskDefinition).acknowledge({
       id: 'AwsSolutions-ECS2',
-      reason: 'The environment holds only non-secret configuration (stage, port, region, table name); secrets come from Secrets Manager and SSM',
+      reason:
+        'The environment holds only non-secret configuration (stage, port, region, table name); secrets come from Secrets Manager and SSM',
     });
     Validations.of(this.service.loadBalancer.connections.securityGroups[0]).acknowledge({
       id: 'AwsSolutions-EC23',
-      reason: 'The public API load balancer must accept any client on its listener ports (443, and 80 which redirects to it when there is a certificate)',
+      reason:
+        'The public API load balancer must accept any client on its listener ports (443, and 80 which redirects to it when there is a certificate)',
     });
     Validations.of(this.service.taskDefinition.obtainExecutionRole()).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',

@@ -33,7 +33,9 @@ type Statement = { Effect: string; Action: string | string[]; Resource: unknown;
 const resourcesOf = (template: Template, type: string) => Object.entries(template.findResources(type)) as [string, Resource][];
 const statementsOf = (template: Template): Statement[] => [
   ...resourcesOf(template, 'AWS::IAM::Policy').flatMap(([, p]) => p.Properties.PolicyDocument.Statement),
-  ...resourcesOf(template, 'AWS::IAM::Role').flatMap(([, r]) => (r.Properties.Policies ?? []).flatMap((p: any) => p.PolicyDocument.Statement)),
+  ...resourcesOf(template, 'AWS::IAM::Role').flatMap(([, r]) =>
+    (r.Properties.Policies ?? []).flatMap((p: any) => p.PolicyDocument.Statement),
+  ),
 ];
 const logicalId = (construct: IConstruct) => MessagingStack.of(construct).getLogicalId(construct.node.defaultChild as never);
 
@@ -100,7 +102,11 @@ describe('AWS Solutions rules (cdk-nag)', () => {
 
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     expect(logs).toEqual([
-      { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [logicalId(prod.projector.function.logGroup), 'Arn'] } },
+      {
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: { 'Fn::GetAtt': [logicalId(prod.projector.function.logGroup), 'Arn'] },
+      },
     ]);
   });
 
@@ -128,7 +134,9 @@ describe('AWS Solutions rules (cdk-nag)', () => {
         ]),
       );
       expect(loadBalancer.DependsOn).toContain(policy);
-      expect(properties.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }]);
+      expect(properties.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([
+        { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
+      ]);
       expect(properties.PublicAccessBlockConfiguration).toEqual({
         BlockPublicAcls: true,
         BlockPublicPolicy: true,
@@ -155,7 +163,9 @@ describe('AWS Solutions rules (cdk-nag)', () => {
   });
 
   it('keeps a month of flow logs of the VPC it creates, and adds none to an imported one', () => {
-    const [[logGroup, { Properties: logGroupProperties }]] = resourcesOf(devTemplate, 'AWS::Logs::LogGroup').filter(([id]) => id.startsWith('VpcFlowLogs'));
+    const [[logGroup, { Properties: logGroupProperties }]] = resourcesOf(devTemplate, 'AWS::Logs::LogGroup').filter(([id]) =>
+      id.startsWith('VpcFlowLogs'),
+    );
 
     devTemplate.hasResourceProperties('AWS::EC2::FlowLog', {
       ResourceType: 'VPC',

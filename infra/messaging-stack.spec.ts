@@ -120,7 +120,10 @@ describe('MessagingStack', () => {
         DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(prod, prod.projector.failureQueue), 'Arn'] } } },
       });
       expect(mapping.FilterCriteria.Filters.map((f: { Pattern: string }) => JSON.parse(f.Pattern))).toEqual([
-        { eventName: ['INSERT'], dynamodb: { Keys: { pk: { S: [{ prefix: 'MSG#' }] } }, NewImage: { message_uuid: { S: [{ exists: true }] } } } },
+        {
+          eventName: ['INSERT'],
+          dynamodb: { Keys: { pk: { S: [{ prefix: 'MSG#' }] } }, NewImage: { message_uuid: { S: [{ exists: true }] } } },
+        },
       ]);
     });
 
@@ -148,7 +151,12 @@ describe('MessagingStack', () => {
       const script = `const { handler } = await import(${JSON.stringify(bundle)}); console.log(JSON.stringify(await handler(${JSON.stringify(event)})));`;
 
       const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
-        env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1', DDB_MESSAGE_TABLE: 'cruddur-messages', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+        env: {
+          PATH: process.env.PATH,
+          AWS_REGION: 'us-east-1',
+          DDB_MESSAGE_TABLE: 'cruddur-messages',
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        },
         encoding: 'utf8',
       });
 
@@ -178,7 +186,10 @@ describe('MessagingStack', () => {
       // test/iam-audit.e2e.spec.ts proves these are the calls the API makes.
       expect(statementsOf(prodTemplate, role).map((s) => ({ actions: actionsOf(s), resource: s.Resource }))).toEqual([
         { actions: ['dynamodb:Query'], resource: [tableArn(prod), indexArn(prod)] },
-        { actions: ['dynamodb:DeleteItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resource: tableArn(prod) },
+        {
+          actions: ['dynamodb:DeleteItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+          resource: tableArn(prod),
+        },
       ]);
     });
 
@@ -203,7 +214,10 @@ describe('MessagingStack', () => {
         LaunchType: 'FARGATE',
         LoadBalancers: [{ ContainerName: 'api', ContainerPort: 4567, TargetGroupArn: Match.anyValue() }],
         NetworkConfiguration: {
-          AwsvpcConfiguration: Match.objectLike({ AssignPublicIp: 'DISABLED', Subnets: ['subnet-0123456789abcdef2', 'subnet-0123456789abcdef3'] }),
+          AwsvpcConfiguration: Match.objectLike({
+            AssignPublicIp: 'DISABLED',
+            Subnets: ['subnet-0123456789abcdef2', 'subnet-0123456789abcdef3'],
+          }),
         },
         DeploymentConfiguration: Match.objectLike({ DeploymentCircuitBreaker: { Enable: true, Rollback: true } }),
       });
@@ -264,7 +278,9 @@ describe('MessagingStack', () => {
       const environment = Object.fromEntries(container.Environment.map((e: { Name: string; Value: unknown }) => [e.Name, e.Value]));
       const secrets = Object.fromEntries(container.Secrets.map((s: { Name: string; ValueFrom: unknown }) => [s.Name, s.ValueFrom]));
 
-      expect(container.Image).toEqual({ 'Fn::Join': ['', ['123456789012.dkr.ecr.us-east-1.', { Ref: 'AWS::URLSuffix' }, '/cruddur-messaging:1.0.0']] });
+      expect(container.Image).toEqual({
+        'Fn::Join': ['', ['123456789012.dkr.ecr.us-east-1.', { Ref: 'AWS::URLSuffix' }, '/cruddur-messaging:1.0.0']],
+      });
       expect(environment).toEqual({
         APP_ENV: 'aws',
         PORT: '4567',
@@ -273,7 +289,12 @@ describe('MessagingStack', () => {
         CORS_ORIGINS: { Ref: 'CorsOrigins' },
         TRUST_PROXY_HOPS: '1',
       });
-      expect(Object.keys(secrets).sort()).toEqual(['AWS_COGNITO_USER_POOL_CLIENT_ID', 'AWS_COGNITO_USER_POOL_ID', 'CURSOR_SECRET', 'DATABASE_URL']);
+      expect(Object.keys(secrets).sort()).toEqual([
+        'AWS_COGNITO_USER_POOL_CLIENT_ID',
+        'AWS_COGNITO_USER_POOL_ID',
+        'CURSOR_SECRET',
+        'DATABASE_URL',
+      ]);
       expect(secrets.DATABASE_URL).toEqual({ Ref: 'DatabaseUrlSecretArn' });
     });
 
@@ -332,7 +353,10 @@ describe('MessagingStack', () => {
     });
 
     it('stores the Cognito ids as SSM parameters the container reads', () => {
-      prodTemplate.hasResourceProperties('AWS::SSM::Parameter', { Name: '/cruddur-messaging/prod/cognito-user-pool-id', Value: { Ref: 'UserPoolId' } });
+      prodTemplate.hasResourceProperties('AWS::SSM::Parameter', {
+        Name: '/cruddur-messaging/prod/cognito-user-pool-id',
+        Value: { Ref: 'UserPoolId' },
+      });
       prodTemplate.hasResourceProperties('AWS::SSM::Parameter', {
         Name: '/cruddur-messaging/prod/cognito-user-pool-client-id',
         Value: { Ref: 'UserPoolClientId' },
@@ -377,7 +401,9 @@ describe('MessagingStack', () => {
 
   describe('monitoring', () => {
     const metricsOf = (alarm: Resource): string[] =>
-      alarm.Properties.MetricName ? [alarm.Properties.MetricName] : alarm.Properties.Metrics.flatMap((m: any) => (m.MetricStat ? [m.MetricStat.Metric.MetricName] : []));
+      alarm.Properties.MetricName
+        ? [alarm.Properties.MetricName]
+        : alarm.Properties.Metrics.flatMap((m: any) => (m.MetricStat ? [m.MetricStat.Metric.MetricName] : []));
 
     it('alarms on failed stream batches, iterator age, Lambda errors, API 5xx rate and p99 latency, DynamoDB throttles', () => {
       const alarms = Object.values(prodTemplate.findResources('AWS::CloudWatch::Alarm')) as Resource[];
@@ -391,7 +417,11 @@ describe('MessagingStack', () => {
         'TargetResponseTime',
         'ThrottledRequests+ThrottledRequests+ThrottledRequests+ThrottledRequests',
       ]);
-      prodTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'TargetResponseTime', ExtendedStatistic: 'p99', Threshold: 1 });
+      prodTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'TargetResponseTime',
+        ExtendedStatistic: 'p99',
+        Threshold: 1,
+      });
       prodTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'IteratorAge', Statistic: 'Maximum', Threshold: 60000 });
     });
 

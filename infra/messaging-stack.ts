@@ -38,7 +38,10 @@ export class MessagingStack extends Stack {
       SECRET_ARN,
       config.databaseUrlSecretArn,
     );
-    Validations.of(this).acknowledge({ id: 'CloudFormation-Validate::W2509', reason: 'DatabaseUrlSecretArn names the secret; it is not one' });
+    Validations.of(this).acknowledge({
+      id: 'CloudFormation-Validate::W2509',
+      reason: 'DatabaseUrlSecretArn names the secret; it is not one',
+    });
     const corsOrigins = new CfnParameter(this, 'CorsOrigins', {
       type: 'String',
       description: 'Browser origins allowed to call the API, comma-separated (e.g. https://cruddur.example.com); empty: none',
@@ -101,7 +104,10 @@ export class MessagingStack extends Stack {
   private importVpc(attributes: ExistingVpc): ec2.IVpc {
     const vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', attributes);
     // Route tables matter only to constructs that add routes or gateway endpoints; none here do.
-    Validations.of(vpc).acknowledge({ id: 'Annotation::@aws-cdk/aws-ec2:noSubnetRouteTableId', reason: 'no routes are added to the imported VPC' });
+    Validations.of(vpc).acknowledge({
+      id: 'Annotation::@aws-cdk/aws-ec2:noSubnetRouteTableId',
+      reason: 'no routes are added to the imported VPC',
+    });
     return vpc;
   }
 }

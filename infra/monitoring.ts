@@ -53,7 +53,13 @@ export class Monitoring extends Construct {
       period: minute,
     });
 
-    const alarm = (name: string, metric: cloudwatch.IMetric, threshold: number, description: string, periods = { evaluate: 1, breaching: 1 }) => {
+    const alarm = (
+      name: string,
+      metric: cloudwatch.IMetric,
+      threshold: number,
+      description: string,
+      periods = { evaluate: 1, breaching: 1 },
+    ) => {
       const created = new cloudwatch.Alarm(this, name, {
         alarmDescription: description,
         metric,
@@ -69,16 +75,30 @@ export class Monitoring extends Construct {
       return created;
     };
 
-    alarm('FailedStreamBatches', failedBatches, 1,
+    alarm(
+      'FailedStreamBatches',
+      failedBatches,
+      1,
       'Stream records gave up on the projector (retries or record age exhausted): some conversation lists are stale. The projector logs name ' +
-        'the message_group_uuid; repair each with npm run ddb:replay-stream -- <group> prod.');
-    alarm('StreamIteratorAge', iteratorAge, 60_000,
-      'The projector is more than a minute behind the table stream: conversation lists lag the messages.', { evaluate: 5, breaching: 3 });
+        'the message_group_uuid; repair each with npm run ddb:replay-stream -- <group> prod.',
+    );
+    alarm(
+      'StreamIteratorAge',
+      iteratorAge,
+      60_000,
+      'The projector is more than a minute behind the table stream: conversation lists lag the messages.',
+      { evaluate: 5, breaching: 3 },
+    );
     alarm('ProjectorErrors', lambdaErrors, 1, 'The projector Lambda failed whole invocations (crash, timeout or configuration).');
     alarm('Api5xxRate', errorRate, 5, 'More than 5% of API requests answer 5xx.', { evaluate: 5, breaching: 3 });
     alarm('ApiLatencyP99', p99, 1, 'API p99 latency is above one second.', { evaluate: 5, breaching: 3 });
-    alarm('DynamoDbThrottles', throttles, 1,
-      'DynamoDB throttled requests: a hot partition (busy conversation or user). See the table\'s Contributor Insights.', { evaluate: 5, breaching: 2 });
+    alarm(
+      'DynamoDbThrottles',
+      throttles,
+      1,
+      "DynamoDB throttled requests: a hot partition (busy conversation or user). See the table's Contributor Insights.",
+      { evaluate: 5, breaching: 2 },
+    );
 
     const graph = (title: string, left: cloudwatch.IMetric[], right: cloudwatch.IMetric[] = []) =>
       new cloudwatch.GraphWidget({ title, left, right, width: 8, height: 6 });
@@ -92,7 +112,10 @@ export class Monitoring extends Construct {
         [
           graph('API requests and 5xx %', [requests], [errorRate]),
           graph('API latency', [lb.metrics.targetResponseTime({ period: minute, statistic: 'p50' }), p99]),
-          graph('API tasks: CPU and memory %', [ecsService.metricCpuUtilization({ period: minute }), ecsService.metricMemoryUtilization({ period: minute })]),
+          graph('API tasks: CPU and memory %', [
+            ecsService.metricCpuUtilization({ period: minute }),
+            ecsService.metricMemoryUtilization({ period: minute }),
+          ]),
         ],
         [
           graph('Projector invocations and errors', [fn.metricInvocations({ period: minute }), fn.metricErrors({ period: minute })]),
@@ -100,11 +123,22 @@ export class Monitoring extends Construct {
           graph('Failed stream batches (queue depth)', [failedBatches]),
         ],
         [
-          graph('DynamoDB consumed capacity', [table.metricConsumedWriteCapacityUnits({ period: minute }), table.metricConsumedReadCapacityUnits({ period: minute })]),
+          graph('DynamoDB consumed capacity', [
+            table.metricConsumedWriteCapacityUnits({ period: minute }),
+            table.metricConsumedReadCapacityUnits({ period: minute }),
+          ]),
           graph('DynamoDB throttled requests', [throttles]),
           graph('DynamoDB latency (ms, p99)', [
-            table.metricSuccessfulRequestLatency({ period: minute, statistic: 'p99', dimensionsMap: { TableName: table.tableName, Operation: 'Query' } }),
-            table.metricSuccessfulRequestLatency({ period: minute, statistic: 'p99', dimensionsMap: { TableName: table.tableName, Operation: 'PutItem' } }),
+            table.metricSuccessfulRequestLatency({
+              period: minute,
+              statistic: 'p99',
+              dimensionsMap: { TableName: table.tableName, Operation: 'Query' },
+            }),
+            table.metricSuccessfulRequestLatency({
+              period: minute,
+              statistic: 'p99',
+              dimensionsMap: { TableName: table.tableName, Operation: 'PutItem' },
+            }),
           ]),
         ],
       ],

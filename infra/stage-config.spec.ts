@@ -15,12 +15,21 @@ describe('readStageConfig', () => {
   it('defaults to the dev stage with its own table and a small service', () => {
     const config = configFor({});
 
-    expect(config).toMatchObject({ stage: 'dev', stackName: 'CruddurMessaging-dev', tableName: 'cruddur-messages-dev', api: { minTasks: 1, maxTasks: 2 } });
+    expect(config).toMatchObject({
+      stage: 'dev',
+      stackName: 'CruddurMessaging-dev',
+      tableName: 'cruddur-messages-dev',
+      api: { minTasks: 1, maxTasks: 2 },
+    });
     expect(config.vpc).toBeUndefined();
   });
 
   it('gives prod the original table name and room to scale', () => {
-    expect(configFor({ stage: 'prod' })).toMatchObject({ stackName: 'CruddurMessaging-prod', tableName: 'cruddur-messages', api: { minTasks: 2, maxTasks: 10 } });
+    expect(configFor({ stage: 'prod' })).toMatchObject({
+      stackName: 'CruddurMessaging-prod',
+      tableName: 'cruddur-messages',
+      api: { minTasks: 2, maxTasks: 10 },
+    });
   });
 
   it('reads an existing VPC from comma-separated context values', () => {
@@ -39,7 +48,10 @@ describe('readStageConfig', () => {
     [{ ...VPC, vpcPrivateSubnetIds: 'subnet-1a,subnet-1b' }, /"subnet-1a" is not a subnet id/],
     [{ userPoolId: 'pool' }, /userPoolId must look like/],
     // A partial ARN (no 6-character suffix) would make the IAM grant miss the secret.
-    [{ databaseUrlSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:cruddur/db-url' }, /databaseUrlSecretArn must look like/],
+    [
+      { databaseUrlSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:cruddur/db-url' },
+      /databaseUrlSecretArn must look like/,
+    ],
   ])('rejects %j with one clear line', (context, message) => {
     expect(() => configFor(context)).toThrow(message);
   });

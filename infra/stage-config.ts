@@ -62,7 +62,8 @@ export function readStageConfig(node: Node): StageConfig {
   };
   const matching = (key: string, pattern: RegExp, example: string): string | undefined => {
     const value = text(key);
-    if (value !== undefined && !pattern.test(value)) throw new StageConfigError(`${key} must look like ${example} (got ${JSON.stringify(value)})`);
+    if (value !== undefined && !pattern.test(value))
+      throw new StageConfigError(`${key} must look like ${example} (got ${JSON.stringify(value)})`);
     return value;
   };
 
@@ -78,7 +79,11 @@ export function readStageConfig(node: Node): StageConfig {
     tableName,
     userPoolId: matching('userPoolId', USER_POOL_ID_PATTERN, 'us-east-1_AbC123'),
     userPoolClientId: matching('userPoolClientId', CLIENT_ID_PATTERN, '1example23456789'),
-    databaseUrlSecretArn: matching('databaseUrlSecretArn', SECRET_ARN, 'arn:aws:secretsmanager:us-east-1:123456789012:secret:cruddur/db-url-AbCdEf'),
+    databaseUrlSecretArn: matching(
+      'databaseUrlSecretArn',
+      SECRET_ARN,
+      'arn:aws:secretsmanager:us-east-1:123456789012:secret:cruddur/db-url-AbCdEf',
+    ),
     databaseUrlSecretField: text('databaseUrlSecretField'),
     vpc: readVpc(text, list),
     databaseSecurityGroupId: matching('databaseSecurityGroupId', /^sg-[0-9a-f]+$/, 'sg-0123456789abcdef0'),
@@ -96,13 +101,19 @@ export const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secr
 function readVpc(text: (key: string) => string | undefined, list: (key: string) => string[] | undefined): ExistingVpc | undefined {
   const vpcId = text('vpcId');
   if (vpcId === undefined) return undefined;
-  if (!/^vpc-[0-9a-f]+$/.test(vpcId)) throw new StageConfigError(`vpcId must look like vpc-0123456789abcdef0 (got ${JSON.stringify(vpcId)})`);
+  if (!/^vpc-[0-9a-f]+$/.test(vpcId))
+    throw new StageConfigError(`vpcId must look like vpc-0123456789abcdef0 (got ${JSON.stringify(vpcId)})`);
   const availabilityZones = list('vpcAvailabilityZones') ?? [];
   const publicSubnetIds = list('vpcPublicSubnetIds') ?? [];
   const privateSubnetIds = list('vpcPrivateSubnetIds') ?? [];
-  for (const [key, ids] of [['vpcPublicSubnetIds', publicSubnetIds], ['vpcPrivateSubnetIds', privateSubnetIds]] as const) {
+  for (const [key, ids] of [
+    ['vpcPublicSubnetIds', publicSubnetIds],
+    ['vpcPrivateSubnetIds', privateSubnetIds],
+  ] as const) {
     if (ids.length !== availabilityZones.length || ids.length < 2) {
-      throw new StageConfigError(`with vpcId, give vpcAvailabilityZones and ${key} as comma-separated lists of the same length (at least 2)`);
+      throw new StageConfigError(
+        `with vpcId, give vpcAvailabilityZones and ${key} as comma-separated lists of the same length (at least 2)`,
+      );
     }
     const bad = ids.find((id) => !/^subnet-[0-9a-f]{8,17}$/.test(id));
     if (bad) throw new StageConfigError(`${key}: ${JSON.stringify(bad)} is not a subnet id like subnet-0123456789abcdef0`);

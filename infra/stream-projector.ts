@@ -82,10 +82,16 @@ export class StreamProjector extends Construct {
     // UpdateItem; group items put and deleted; GetItem also reads one back when a conditional put
     // finds its key taken; the index only for the members of a conversation the original tools wrote.
     this.function.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [table.tableArn, `${table.tableArn}/index/${MESSAGE_TABLE.groupIndex.name}`] }),
+      new iam.PolicyStatement({
+        actions: ['dynamodb:Query'],
+        resources: [table.tableArn, `${table.tableArn}/index/${MESSAGE_TABLE.groupIndex.name}`],
+      }),
     );
     this.function.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], resources: [table.tableArn] }),
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        resources: [table.tableArn],
+      }),
     );
 
     this.failureQueue = new sqs.Queue(this, 'FailureQueue', {

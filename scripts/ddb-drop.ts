@@ -10,7 +10,10 @@ runScript('ddb:drop', async ({ args, prod, config, out }) => {
     positionals: { min: 1, max: 1 },
     options: { yes: 'boolean' },
   } as const;
-  const { positionals: [table], options } = parseScriptArgs(args, spec);
+  const {
+    positionals: [table],
+    options,
+  } = parseScriptArgs(args, spec);
   if (!TABLE_NAME_PATTERN.test(table)) throw usageError(spec, `not a table name: ${JSON.stringify(table)}`);
   const where = describeDynamoTarget(config);
   if (prod && !options.yes) throw usageError(spec, `refusing to drop ${table} at ${where} without --yes`);

@@ -9,14 +9,16 @@ import { DEMO_USERS } from '../tools/seed/demo-users.js';
 import { UUID_PATTERN } from '../src/common/uuid.js';
 import { findDemoUsers } from '../tools/seed/demo-users.seed.js';
 
-
 runScript('ddb:get-conversation', async ({ args, config, out }) => {
   const spec = {
     usage: 'npm run ddb:get-conversation -- [message_group_uuid] [--year YYYY] [prod]',
     positionals: { max: 1 },
     options: { year: 'string' },
   } as const;
-  const { positionals: [group], options } = parseScriptArgs(args, spec);
+  const {
+    positionals: [group],
+    options,
+  } = parseScriptArgs(args, spec);
   const year = options.year as string | undefined;
   if (group !== undefined && !UUID_PATTERN.test(group)) throw usageError(spec, `not a message_group_uuid: ${JSON.stringify(group)}`);
   if (year !== undefined && !/^\d{4}$/.test(year)) throw usageError(spec, `--year must be a 4-digit year, got ${JSON.stringify(year)}`);

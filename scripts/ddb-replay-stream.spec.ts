@@ -19,12 +19,40 @@ describe('npm run ddb:replay-stream', () => {
   it('moves stale group items forward to the newest message and removes duplicates', async () => {
     const group = randomUUID();
     const stale = '2024-05-01T09:00:00.000000+00:00';
-    await db.repository.putListItem({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: stale, message: 'hi', other: bob });
-    await db.repository.putListItem({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: '2024-05-01T09:30:00.000000+00:00', message: 'dup', other: bob });
-    await db.repository.putListItem({ owner_user_uuid: bob.uuid, message_group_uuid: group, last_reply_at: stale, message: 'hi', other: alice });
+    await db.repository.putListItem({
+      owner_user_uuid: alice.uuid,
+      message_group_uuid: group,
+      last_reply_at: stale,
+      message: 'hi',
+      other: bob,
+    });
+    await db.repository.putListItem({
+      owner_user_uuid: alice.uuid,
+      message_group_uuid: group,
+      last_reply_at: '2024-05-01T09:30:00.000000+00:00',
+      message: 'dup',
+      other: bob,
+    });
+    await db.repository.putListItem({
+      owner_user_uuid: bob.uuid,
+      message_group_uuid: group,
+      last_reply_at: stale,
+      message: 'hi',
+      other: alice,
+    });
     await db.repository.putMessage({ message_group_uuid: group, message: 'hi', sender: alice, created_at: stale });
-    await db.repository.putMessage({ message_group_uuid: group, message: 'are you there?', sender: alice, created_at: '2024-05-01T10:00:00.000000+00:00' });
-    await db.repository.putMessage({ message_group_uuid: group, message: 'yes, after the outage', sender: bob, created_at: '2024-05-01T11:00:00.000000+00:00' });
+    await db.repository.putMessage({
+      message_group_uuid: group,
+      message: 'are you there?',
+      sender: alice,
+      created_at: '2024-05-01T10:00:00.000000+00:00',
+    });
+    await db.repository.putMessage({
+      message_group_uuid: group,
+      message: 'yes, after the outage',
+      sender: bob,
+      created_at: '2024-05-01T11:00:00.000000+00:00',
+    });
 
     const result = await runScript('ddb-replay-stream', [group], env);
 
@@ -52,10 +80,20 @@ describe('npm run ddb:replay-stream', () => {
     // sk sorts before all of Tokyo's as a string.
     const tokyo = Array.from({ length: 12 }, (_, i) => `2023-03-29T06:${String(i).padStart(2, '0')}:00+09:00`);
     const newYork = '2023-03-28T16:30:00.000000-05:00';
-    for (const [owner, other] of [[alice, bob], [bob, alice]]) {
-      await db.repository.putListItem({ owner_user_uuid: owner.uuid, message_group_uuid: group, last_reply_at: tokyo[0], message: 'm0', other });
+    for (const [owner, other] of [
+      [alice, bob],
+      [bob, alice],
+    ]) {
+      await db.repository.putListItem({
+        owner_user_uuid: owner.uuid,
+        message_group_uuid: group,
+        last_reply_at: tokyo[0],
+        message: 'm0',
+        other,
+      });
     }
-    for (const [i, at] of tokyo.entries()) await db.repository.putMessage({ message_group_uuid: group, message: `m${i}`, sender: bob, created_at: at });
+    for (const [i, at] of tokyo.entries())
+      await db.repository.putMessage({ message_group_uuid: group, message: `m${i}`, sender: bob, created_at: at });
     await db.repository.putMessage({ message_group_uuid: group, message: 'newest, from New York', sender: alice, created_at: newYork });
 
     const result = await runScript('ddb-replay-stream', [group], env);
@@ -72,8 +110,20 @@ describe('npm run ddb:replay-stream', () => {
   it('says so and changes nothing when the group items are already current', async () => {
     const group = randomUUID();
     const at = '2024-05-02T09:00:00.000000+00:00';
-    await db.repository.putListItem({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: at, message: 'hi', other: bob });
-    await db.repository.putListItem({ owner_user_uuid: bob.uuid, message_group_uuid: group, last_reply_at: at, message: 'hi', other: alice });
+    await db.repository.putListItem({
+      owner_user_uuid: alice.uuid,
+      message_group_uuid: group,
+      last_reply_at: at,
+      message: 'hi',
+      other: bob,
+    });
+    await db.repository.putListItem({
+      owner_user_uuid: bob.uuid,
+      message_group_uuid: group,
+      last_reply_at: at,
+      message: 'hi',
+      other: alice,
+    });
     await db.repository.putMessage({ message_group_uuid: group, message: 'hi', sender: alice, created_at: at });
 
     const result = await runScript('ddb-replay-stream', [group], env);
@@ -85,12 +135,19 @@ describe('npm run ddb:replay-stream', () => {
 
   it('fails with one line for a conversation whose members are nowhere (no member items, no group items)', async () => {
     const group = randomUUID();
-    await db.repository.putMessage({ message_group_uuid: group, message: 'alone', sender: alice, created_at: '2024-05-03T09:00:00.000000+00:00' });
+    await db.repository.putMessage({
+      message_group_uuid: group,
+      message: 'alone',
+      sender: alice,
+      created_at: '2024-05-03T09:00:00.000000+00:00',
+    });
 
     const result = await runScript('ddb-replay-stream', [group], env);
 
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(`ddb:replay-stream: conversation ${group}: 0 member(s) found, 2 expected (member items, or group items for an older conversation)\n`);
+    expect(result.stderr).toBe(
+      `ddb:replay-stream: conversation ${group}: 0 member(s) found, 2 expected (member items, or group items for an older conversation)\n`,
+    );
   });
 
   it('rejects a missing or malformed message_group_uuid with the usage line', async () => {

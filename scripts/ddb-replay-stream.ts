@@ -6,7 +6,6 @@ import { compareTimestamps, formatTimestamp, parseTimestamp } from '../src/dynam
 import { ConversationListProjector } from '../src/stream/conversation-list.projector.js';
 import { UUID_PATTERN } from '../src/common/uuid.js';
 
-
 /** Messages read per page while looking for the newest. */
 const PAGE = 100;
 /**

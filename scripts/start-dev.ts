@@ -54,7 +54,11 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     nest.kill('SIGTERM');
-    const done = () => stopDependencies().then(() => process.exit(code), () => process.exit(1));
+    const done = () =>
+      stopDependencies().then(
+        () => process.exit(code),
+        () => process.exit(1),
+      );
     if (nest.exitCode !== null || nest.signalCode !== null) void done();
     else nest.once('exit', () => void done());
   };

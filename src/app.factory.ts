@@ -78,7 +78,9 @@ export function fitServerTimeouts(server: Server): void {
 function refuseDeclaredOversizeBody(req: Request, res: Response, next: NextFunction): void {
   if (Number(req.headers['content-length']) > MAX_BODY_BYTES) {
     res.setHeader('Connection', 'close');
-    return next(Object.assign(new Error('request entity too large'), { status: 413, statusCode: 413, expose: true, type: 'entity.too.large' }));
+    return next(
+      Object.assign(new Error('request entity too large'), { status: 413, statusCode: 413, expose: true, type: 'entity.too.large' }),
+    );
   }
   next();
 }

@@ -36,7 +36,10 @@ export class AppModule {
     }
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), TypeOrmModule.forRoot({ ...databaseOptions(config.databaseUrl), retryAttempts: 1, retryDelay: 500 })],
+      imports: [
+        ConfigModule.forRoot(config),
+        TypeOrmModule.forRoot({ ...databaseOptions(config.databaseUrl), retryAttempts: 1, retryDelay: 500 }),
+      ],
     };
   }
 }

@@ -43,7 +43,11 @@ describe('Postgres unreachable', () => {
   it('keeps the task live (200) while it is not ready (503): a database failover must not get the fleet replaced', async () => {
     await pgProxy.cut();
 
-    const [live, ready, health] = [await api().get('/api/health/live'), await api().get('/api/health/ready'), await api().get('/api/health')];
+    const [live, ready, health] = [
+      await api().get('/api/health/live'),
+      await api().get('/api/health/ready'),
+      await api().get('/api/health'),
+    ];
 
     expect(live.status).toBe(200);
     expect(ready.status).toBe(503);

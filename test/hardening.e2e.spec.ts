@@ -30,7 +30,10 @@ afterAll(async () => {
 
 const api = () => request(stack.app.getHttpServer());
 const post = (body: string | object, headers: Record<string, string> = {}) =>
-  api().post('/api/messages').set({ Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...headers }).send(body);
+  api()
+    .post('/api/messages')
+    .set({ Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...headers })
+    .send(body);
 
 /** Writes raw bytes to the API and resolves with what it answered before closing, or after `waitMs`. */
 function rawExchange(head: string, waitMs = 2000): Promise<string> {
@@ -68,9 +71,11 @@ describe('request bodies', () => {
     expect(res.status).toBe(400);
   });
 
-  it('refuses a compressed body with 415 and a message of ours, not zlib\'s', async () => {
+  it("refuses a compressed body with 415 and a message of ours, not zlib's", async () => {
     const bogus = await post('not gzip at all', { 'Content-Encoding': 'gzip' });
-    const real = await post(gzipSync(JSON.stringify({ message: 'hi', handle: bob.handle })).toString('latin1'), { 'Content-Encoding': 'gzip' });
+    const real = await post(gzipSync(JSON.stringify({ message: 'hi', handle: bob.handle })).toString('latin1'), {
+      'Content-Encoding': 'gzip',
+    });
 
     for (const res of [bogus, real]) {
       expect(res.status).toBe(415);

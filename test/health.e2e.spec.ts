@@ -23,8 +23,8 @@ describe('GET /api/health', () => {
   });
 });
 
-describe('GET /api/health/live (liveness: the load balancer\'s and the image\'s health check)', () => {
-  it('answers 200 in Terminus\'s form, checking no dependency, without a token', async () => {
+describe("GET /api/health/live (liveness: the load balancer's and the image's health check)", () => {
+  it("answers 200 in Terminus's form, checking no dependency, without a token", async () => {
     const res = await request(stack.app.getHttpServer()).get('/api/health/live');
 
     expect(res.status).toBe(200);
@@ -47,10 +47,20 @@ describe('GET /api/docs', () => {
 
     expect(res.status).toBe(200);
     expect(Object.keys(res.body.paths).sort()).toEqual(
-      ['/api/health', '/api/health/live', '/api/health/ready', '/api/message_groups', '/api/messages', '/api/messages/{message_group_uuid}', '/api/users/@{handle}/short'].sort(),
+      [
+        '/api/health',
+        '/api/health/live',
+        '/api/health/ready',
+        '/api/message_groups',
+        '/api/messages',
+        '/api/messages/{message_group_uuid}',
+        '/api/users/@{handle}/short',
+      ].sort(),
     );
     expect(res.body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
-    expect(Object.keys(res.body.paths['/api/messages'].post.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '404', '413', '422', '503']));
+    expect(Object.keys(res.body.paths['/api/messages'].post.responses)).toEqual(
+      expect.arrayContaining(['200', '400', '401', '404', '413', '422', '503']),
+    );
   });
 
   it('serves Swagger UI', async () => {

@@ -44,7 +44,7 @@ const UNUSED_BUT_JUSTIFIED: Record<'api' | 'projector', (Grant & { reason: strin
       action: 'dynamodb:DeleteItem',
       resource: 'table',
       reason:
-        'the API projects a new conversation\'s first message itself; when the stream\'s projection of a newer message overtakes it ' +
+        "the API projects a new conversation's first message itself; when the stream's projection of a newer message overtakes it " +
         'between its put and its record, it deletes the list item it wrote (a race the traffic does not reproduce on demand)',
     },
   ],
@@ -80,16 +80,28 @@ function auditRole(role: Role) {
   it(`${ROLES[role].name} allows every DynamoDB call the code made`, () => {
     expect(recorders[role].unmapped()).toEqual([]);
     expect(recordedCalls(role).length).toBeGreaterThan(0);
-    for (const [stack, template] of [[stages.prod, stages.prodTemplate], [stages.dev, stages.devTemplate]] as const) {
-      expect({ stage: stack.node.id, notAllowed: audit(recordedCalls(role), policyOf(role, stack, template)).denied }).toEqual({ stage: stack.node.id, notAllowed: [] });
+    for (const [stack, template] of [
+      [stages.prod, stages.prodTemplate],
+      [stages.dev, stages.devTemplate],
+    ] as const) {
+      expect({ stage: stack.node.id, notAllowed: audit(recordedCalls(role), policyOf(role, stack, template)).denied }).toEqual({
+        stage: stack.node.id,
+        notAllowed: [],
+      });
     }
   });
 
   it(`${ROLES[role].name} grants no DynamoDB call the code never made`, () => {
     const justified = (grant: Grant) => UNUSED_BUT_JUSTIFIED[role].some((j) => j.action === grant.action && j.resource === grant.resource);
-    for (const [stack, template] of [[stages.prod, stages.prodTemplate], [stages.dev, stages.devTemplate]] as const) {
+    for (const [stack, template] of [
+      [stages.prod, stages.prodTemplate],
+      [stages.dev, stages.devTemplate],
+    ] as const) {
       const { unused } = audit(recordedCalls(role), policyOf(role, stack, template));
-      expect({ stage: stack.node.id, unused: unused.filter((grant) => !justified(grant)).map(describeGrant) }).toEqual({ stage: stack.node.id, unused: [] });
+      expect({ stage: stack.node.id, unused: unused.filter((grant) => !justified(grant)).map(describeGrant) }).toEqual({
+        stage: stack.node.id,
+        unused: [],
+      });
       // A justification outlives its reason when the grant is gone or the traffic uses it after all.
       for (const entry of UNUSED_BUT_JUSTIFIED[role]) expect(unused.map(describeGrant)).toContain(describeGrant(entry));
     }
@@ -105,7 +117,11 @@ describe('IAM audit: the API task role', () => {
 
   const hook = (client: DynamoDBClient) => {
     recorders.api.attach(client);
-    watchCommands(client, (command, input) => faults.messageWrites && !/^(Get|BatchGet|TransactGet|Query|Scan|Describe|List)/.test(command) && input.includes('"MSG#'));
+    watchCommands(
+      client,
+      (command, input) =>
+        faults.messageWrites && !/^(Get|BatchGet|TransactGet|Query|Scan|Describe|List)/.test(command) && input.includes('"MSG#'),
+    );
   };
 
   beforeAll(async () => {
@@ -197,9 +213,13 @@ describe("the audit's reading of a policy", () => {
   });
 
   it('refuses what it cannot evaluate: conditions, NotAction, resources it cannot name', () => {
-    expect(() => dynamoDbPolicyOf([{ Effect: 'Allow', Action: 'dynamodb:Query', Resource: arn, Condition: { Bool: {} } }], TABLE)).toThrow(/conditions/);
+    expect(() => dynamoDbPolicyOf([{ Effect: 'Allow', Action: 'dynamodb:Query', Resource: arn, Condition: { Bool: {} } }], TABLE)).toThrow(
+      /conditions/,
+    );
     expect(() => dynamoDbPolicyOf([{ Effect: 'Allow', NotAction: 'iam:*', Resource: '*' }], TABLE)).toThrow(/NotAction/);
-    expect(() => dynamoDbPolicyOf([{ Effect: 'Allow', Action: 'dynamodb:Query', Resource: 'arn:aws:dynamodb:us-east-1:1:table/x' }], TABLE)).toThrow(/cannot read/);
+    expect(() =>
+      dynamoDbPolicyOf([{ Effect: 'Allow', Action: 'dynamodb:Query', Resource: 'arn:aws:dynamodb:us-east-1:1:table/x' }], TABLE),
+    ).toThrow(/cannot read/);
   });
 });
 
@@ -209,12 +229,20 @@ describe("the audit's reading of a policy", () => {
  * attempt, after a lost answer), a conversation of the original tools, and a first message whose
  * write DynamoDB refuses.
  */
-async function apiTraffic(stack: ApiStack, secondTask: NestExpressApplication, faults: { messageWrites: boolean }, tokens: Map<string, string>) {
+async function apiTraffic(
+  stack: ApiStack,
+  secondTask: NestExpressApplication,
+  faults: { messageWrites: boolean },
+  tokens: Map<string, string>,
+) {
   const [one, two] = [stack.app, secondTask];
   const api = (task: NestExpressApplication) => request(task.getHttpServer());
   const auth = (user: TestUser) => ({ Authorization: `Bearer ${tokens.get(user.handle)}` });
   const post = (task: NestExpressApplication, user: TestUser, body: object, key?: string) =>
-    api(task).post('/api/messages').set({ ...auth(user), ...(key ? { 'Idempotency-Key': key } : {}) }).send(body);
+    api(task)
+      .post('/api/messages')
+      .set({ ...auth(user), ...(key ? { 'Idempotency-Key': key } : {}) })
+      .send(body);
   const get = (task: NestExpressApplication, user: TestUser, path: string) => api(task).get(path).set(auth(user));
   const keyRows = (sql: string, key: string) => stack.app.get<DataSource>(getDataSourceToken()).query(sql, [key]);
   const users = async (n: number) => {
@@ -230,16 +258,26 @@ async function apiTraffic(stack: ApiStack, secondTask: NestExpressApplication, f
   const first = await post(one, a, { message: 'Hi b', handle: b.handle });
   expect(first.status).toBe(200);
   const group: string = first.body.message_group_uuid;
-  for (const [from, to] of [[a, b], [b, a]]) {
+  for (const [from, to] of [
+    [a, b],
+    [b, a],
+  ]) {
     const again = await post(two, from, { message: `again to ${to.handle}`, handle: to.handle });
     expect([again.status, again.body.message_group_uuid]).toEqual([200, group]);
   }
   // Pattern D: replies on both tasks.
-  for (const [task, user] of [[one, b], [two, a]] as const) expect((await post(task, user, { message: 'reply', message_group_uuid: group })).status).toBe(200);
+  for (const [task, user] of [
+    [one, b],
+    [two, a],
+  ] as const)
+    expect((await post(task, user, { message: 'reply', message_group_uuid: group })).status).toBe(200);
 
   // Pattern A and B, each with a cursor to a second page.
   expect((await post(one, a, { message: 'Hi c', handle: c.handle })).status).toBe(200);
-  for (const [task, path] of [[two, `/api/messages/${group}`], [one, '/api/message_groups']] as const) {
+  for (const [task, path] of [
+    [two, `/api/messages/${group}`],
+    [one, '/api/message_groups'],
+  ] as const) {
     const page = await get(task, a, `${path}?limit=1`);
     expect([page.status, page.headers['x-next-cursor']]).toEqual([200, expect.any(String)]);
     expect((await get(task, a, `${path}?limit=1&cursor=${encodeURIComponent(page.headers['x-next-cursor'])}`)).status).toBe(200);
@@ -255,7 +293,10 @@ async function apiTraffic(stack: ApiStack, secondTask: NestExpressApplication, f
   expect((await post(two, a, { message: 'once', message_group_uuid: group }, key)).body).toEqual(once.body);
 
   // Concurrent retries with one key, spread over both tasks: a reply, and a new conversation by handle.
-  for (const body of [{ message: 'raced', message_group_uuid: group }, { message: 'raced hello', handle: racer.handle }]) {
+  for (const body of [
+    { message: 'raced', message_group_uuid: group },
+    { message: 'raced hello', handle: racer.handle },
+  ]) {
     const raceKey = randomUUID();
     const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => post(i % 2 ? two : one, a, body, raceKey)));
     expect(answers.map((r) => r.status)).toEqual(Array(10).fill(200));
@@ -265,16 +306,25 @@ async function apiTraffic(stack: ApiStack, secondTask: NestExpressApplication, f
   // A retry while the first attempt still holds its key, after it wrote its message but before its
   // answer was stored (what a concurrent retry sees, made certain): same plan, the conditional put
   // finds its key taken, and the item is read back.
-  for (const body of [{ message: 'in flight', message_group_uuid: group }, { message: 'in flight hello', handle: lateRacer.handle }]) {
+  for (const body of [
+    { message: 'in flight', message_group_uuid: group },
+    { message: 'in flight hello', handle: lateRacer.handle },
+  ]) {
     const flightKey = randomUUID();
     const answered = await post(one, a, body, flightKey);
-    await keyRows(`UPDATE public.idempotency_keys SET response = 'null', locked_until = now() + interval '1 minute' WHERE key = $1`, flightKey);
+    await keyRows(
+      `UPDATE public.idempotency_keys SET response = 'null', locked_until = now() + interval '1 minute' WHERE key = $1`,
+      flightKey,
+    );
     const retry = await post(two, a, body, flightKey);
     expect([retry.status, retry.body]).toEqual([200, answered.body]);
   }
 
   // A keyed retry after the stored answer was lost (the attempt ended without one): it finds its message.
-  for (const body of [{ message: 'lost answer', message_group_uuid: group }, { message: 'lost answer hello', handle: c.handle }]) {
+  for (const body of [
+    { message: 'lost answer', message_group_uuid: group },
+    { message: 'lost answer hello', handle: c.handle },
+  ]) {
     const lostKey = randomUUID();
     const answered = await post(one, a, body, lostKey);
     await keyRows(`UPDATE public.idempotency_keys SET response = 'null', locked_until = NULL WHERE key = $1`, lostKey);
@@ -300,7 +350,13 @@ async function apiTraffic(stack: ApiStack, secondTask: NestExpressApplication, f
 }
 
 /** Two users' conversation as the original tools wrote it (raw puts through the test's own client). */
-async function writeLegacyConversation(client: DynamoDBClient, table: string, a: UserRef, b: UserRef, text = 'from the old days'): Promise<string> {
+async function writeLegacyConversation(
+  client: DynamoDBClient,
+  table: string,
+  a: UserRef,
+  b: UserRef,
+  text = 'from the old days',
+): Promise<string> {
   const group = randomUUID();
   const member = (owner: UserRef, other: UserRef) => ({
     pk: `GRP#${owner.uuid}`,
@@ -392,7 +448,15 @@ async function projectorTraffic(table: TestTable, client: DynamoDBClient) {
 
   // Several replies of one conversation in one batch, with the records the projector skips.
   const replies = [await say(group, a, 'one'), await say(group, b, 'two'), await say(group, a, 'three')];
-  const groupItem = { pk: `GRP#${a.uuid}`, sk: tick(), message_group_uuid: group, message: 'x', user_uuid: b.uuid, user_display_name: 'B', user_handle: 'bob' };
+  const groupItem = {
+    pk: `GRP#${a.uuid}`,
+    sk: tick(),
+    message_group_uuid: group,
+    message: 'x',
+    user_uuid: b.uuid,
+    user_display_name: 'B',
+    user_handle: 'bob',
+  };
   await deliver(
     replies[0],
     streamRecord('MODIFY', unmarshall(replies[1].dynamodb!.NewImage! as never)),
@@ -404,11 +468,13 @@ async function projectorTraffic(table: TestTable, client: DynamoDBClient) {
   expect((await lists(group))[b.uuid]).toEqual(['three']);
 
   // Many conversations in one batch (more than are projected at once).
-  const many = await Promise.all(Array.from({ length: 12 }, async () => {
-    const [x, y] = pair();
-    const started = await start(x, y);
-    return { x, y, ...started, reply: await say(started.group, y, 'busy') };
-  }));
+  const many = await Promise.all(
+    Array.from({ length: 12 }, async () => {
+      const [x, y] = pair();
+      const started = await start(x, y);
+      return { x, y, ...started, reply: await say(started.group, y, 'busy') };
+    }),
+  );
   await deliver(...many.flatMap((c) => [c.first, c.reply]));
   for (const c of many) expect(await lists(c.group)).toEqual(bothShow(c.x, c.y, 'busy'));
 
@@ -420,7 +486,11 @@ async function projectorTraffic(table: TestTable, client: DynamoDBClient) {
     await deliver(conversation.first);
     const batches = sameRecords
       ? Array(3).fill([await say(conversation.group, y, 'raced')])
-      : [[await say(conversation.group, x, 'first of three')], [await say(conversation.group, y, 'second of three')], [await say(conversation.group, x, 'raced')]];
+      : [
+          [await say(conversation.group, x, 'first of three')],
+          [await say(conversation.group, y, 'second of three')],
+          [await say(conversation.group, x, 'raced')],
+        ];
     const responses = await lockstep.run(batches.length, (lane) => handler()(eventOf(...batches[lane])));
     expect(responses).toEqual(Array(batches.length).fill({ batchItemFailures: [] }));
     expect(await lists(conversation.group)).toEqual(bothShow(x, y, 'raced'));
@@ -435,7 +505,13 @@ async function projectorTraffic(table: TestTable, client: DynamoDBClient) {
   // A member left with two items of the conversation (an interrupted projection), then a reply.
   const [d1, d2] = pair();
   const doubled = await start(d1, d2);
-  await table.repository.putListItem({ owner_user_uuid: d1.uuid, message_group_uuid: doubled.group, last_reply_at: tick(), message: 'left over', other: d2 });
+  await table.repository.putListItem({
+    owner_user_uuid: d1.uuid,
+    message_group_uuid: doubled.group,
+    last_reply_at: tick(),
+    message: 'left over',
+    other: d2,
+  });
   await deliver(await say(doubled.group, d2, 'tidy up'));
   expect(await lists(doubled.group)).toEqual(bothShow(d1, d2, 'tidy up'));
 
@@ -455,7 +531,9 @@ async function projectorTraffic(table: TestTable, client: DynamoDBClient) {
 
 /** The INSERT of a stored message item, with the item exactly as stored as its NEW_IMAGE. */
 async function insertOf(table: TestTable, group: string, sk: string): Promise<DynamoDBRecord> {
-  const { Item } = await table.client.send(new GetItemCommand({ TableName: table.table, Key: marshall({ pk: `MSG#${group}`, sk }), ConsistentRead: true }));
+  const { Item } = await table.client.send(
+    new GetItemCommand({ TableName: table.table, Key: marshall({ pk: `MSG#${group}`, sk }), ConsistentRead: true }),
+  );
   if (!Item) throw new Error(`no message at MSG#${group} ${sk}`);
   return streamRecord('INSERT', unmarshall(Item));
 }

@@ -29,7 +29,8 @@ beforeAll(async () => {
   second = await createApp(loadConfig({ ...stack.env, STREAM_EMULATOR: 'off' }), { logger: false });
   await second.init();
   stack.app.get(ChangeCaptureEmulator).watch(second.get(MessagesRepository)); // one stream sees both tasks' writes
-  for (const app of [stack.app, second]) lags.push(LaggedIndex.attach(app.get<DynamoDBClient>(DYNAMODB_CLIENT), stack.config.dynamodb.table));
+  for (const app of [stack.app, second])
+    lags.push(LaggedIndex.attach(app.get<DynamoDBClient>(DYNAMODB_CLIENT), stack.config.dynamodb.table));
 });
 
 afterAll(async () => {
@@ -52,9 +53,14 @@ async function pair(): Promise<[TestUser, TestUser]> {
 }
 
 const post = (app: NestExpressApplication, from: TestUser, body: object) =>
-  request(app.getHttpServer()).post('/api/messages').set('Authorization', `Bearer ${tokens.get(from.uuid)}`).send(body);
+  request(app.getHttpServer())
+    .post('/api/messages')
+    .set('Authorization', `Bearer ${tokens.get(from.uuid)}`)
+    .send(body);
 const read = (app: NestExpressApplication, as: TestUser, group: string) =>
-  request(app.getHttpServer()).get(`/api/messages/${group}`).set('Authorization', `Bearer ${tokens.get(as.uuid)}`);
+  request(app.getHttpServer())
+    .get(`/api/messages/${group}`)
+    .set('Authorization', `Bearer ${tokens.get(as.uuid)}`);
 
 /** Each member's list items of the conversation, straight from the base table: owner → [message]. */
 async function listItems(group: string, members: TestUser[]): Promise<Record<string, string[]>> {
@@ -88,7 +94,10 @@ describe('with the index lagging', () => {
 
     expect(answer.status).toBe(200);
     expect(answer.body.message_group_uuid).toBe(first.body.message_group_uuid);
-    expect(await listItems(first.body.message_group_uuid, [alice, bob])).toEqual({ [alice.handle]: ['from bob'], [bob.handle]: ['from bob'] });
+    expect(await listItems(first.body.message_group_uuid, [alice, bob])).toEqual({
+      [alice.handle]: ['from bob'],
+      [bob.handle]: ['from bob'],
+    });
   });
 
   it('projects every reply of a new conversation: one list item per member, the newest, without reading the index', async () => {
@@ -96,7 +105,14 @@ describe('with the index lagging', () => {
     await holdIndex();
 
     const { body: sent } = await post(stack.app, alice, { message: 'one', handle: bob.handle });
-    for (const [i, [app, from]] of ([[stack.app, bob], [second, alice], [stack.app, bob], [second, alice]] as const).entries()) {
+    for (const [i, [app, from]] of (
+      [
+        [stack.app, bob],
+        [second, alice],
+        [stack.app, bob],
+        [second, alice],
+      ] as const
+    ).entries()) {
       expect((await post(app, from, { message: `reply ${i}`, message_group_uuid: sent.message_group_uuid })).status).toBe(200);
       await drain(); // one stream batch after another, each projected while the index still shows none of it
     }
@@ -110,11 +126,29 @@ describe('with the index lagging', () => {
     const group = randomUUID();
     const at = '2024-06-01T10:00:00.000000+00:00';
     await stack.repository.putMessage({ message_group_uuid: group, message: 'legacy', sender: alice, created_at: at });
-    await stack.repository.putListItem({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: at, message: 'legacy', other: bob });
-    await stack.repository.putListItem({ owner_user_uuid: bob.uuid, message_group_uuid: group, last_reply_at: at, message: 'legacy', other: alice });
+    await stack.repository.putListItem({
+      owner_user_uuid: alice.uuid,
+      message_group_uuid: group,
+      last_reply_at: at,
+      message: 'legacy',
+      other: bob,
+    });
+    await stack.repository.putListItem({
+      owner_user_uuid: bob.uuid,
+      message_group_uuid: group,
+      last_reply_at: at,
+      message: 'legacy',
+      other: alice,
+    });
     await holdIndex();
 
-    for (const [i, [app, from]] of ([[second, bob], [stack.app, alice], [second, bob]] as const).entries()) {
+    for (const [i, [app, from]] of (
+      [
+        [second, bob],
+        [stack.app, alice],
+        [second, bob],
+      ] as const
+    ).entries()) {
       expect((await post(app, from, { message: `reply ${i}`, message_group_uuid: group })).status).toBe(200);
       await drain();
     }

@@ -46,7 +46,11 @@ describe('the local stack with DATABASE_URL', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase({ migrate: false });
-    stack = await startLocalStack({ config: loadLocalStackConfig({ APP_ENV: 'test', DATABASE_URL: db.url }), dataDir: dataDir.path, ports: ANY_PORT });
+    stack = await startLocalStack({
+      config: loadLocalStackConfig({ APP_ENV: 'test', DATABASE_URL: db.url }),
+      dataDir: dataDir.path,
+      ports: ANY_PORT,
+    });
   });
 
   afterAll(async () => {
@@ -108,7 +112,11 @@ describe('the local stack with DATABASE_URL', () => {
     await stack!.stop();
     expect(existsSync(join(dataDir.path, 'stack.json'))).toBe(false);
 
-    stack = await startLocalStack({ config: loadLocalStackConfig({ APP_ENV: 'test', DATABASE_URL: db.url }), dataDir: dataDir.path, ports: ANY_PORT });
+    stack = await startLocalStack({
+      config: loadLocalStackConfig({ APP_ENV: 'test', DATABASE_URL: db.url }),
+      dataDir: dataDir.path,
+      ports: ANY_PORT,
+    });
     const after = await demoState(stack);
 
     expect(stack.info.userPoolId).toBe(before.info.userPoolId);
@@ -120,7 +128,11 @@ describe('the local stack with DATABASE_URL', () => {
   });
 
   it('refuses a second stack on the same data directory', async () => {
-    const second = startLocalStack({ config: loadLocalStackConfig({ APP_ENV: 'test', DATABASE_URL: db.url }), dataDir: dataDir.path, ports: ANY_PORT });
+    const second = startLocalStack({
+      config: loadLocalStackConfig({ APP_ENV: 'test', DATABASE_URL: db.url }),
+      dataDir: dataDir.path,
+      ports: ANY_PORT,
+    });
 
     const outcome = await second.then(
       async (started) => (await started.stop(), 'started'),
@@ -159,7 +171,9 @@ describe('the local stack when something is wrong', () => {
 
     const start = startLocalStack({ config, dataDir: dataDir.path, ports: { ...ANY_PORT, cognito: blockedPort } });
 
-    await expect(start).rejects.toThrow(`Cognito emulator: port ${blockedPort} is already in use (is another \`npm run local\` running? set LOCAL_COGNITO_PORT to use another port)`);
+    await expect(start).rejects.toThrow(
+      `Cognito emulator: port ${blockedPort} is already in use (is another \`npm run local\` running? set LOCAL_COGNITO_PORT to use another port)`,
+    );
   });
 
   it('stops what it already started when a later step fails', async () => {

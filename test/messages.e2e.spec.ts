@@ -28,7 +28,10 @@ afterAll(async () => {
 const api = () => request(stack.app.getHttpServer());
 const auth = (user: TestUser) => ({ Authorization: `Bearer ${tokens.get(user.handle)}` });
 const post = (user: TestUser, body: unknown, headers: Record<string, string> = {}) =>
-  api().post('/api/messages').set({ ...auth(user), ...headers }).send(body as object);
+  api()
+    .post('/api/messages')
+    .set({ ...auth(user), ...headers })
+    .send(body as object);
 
 function keyedRows(sql: string, parameters: unknown[]): Promise<unknown> {
   return stack.app.get<DataSource>(getDataSourceToken()).query(sql, parameters);
@@ -60,7 +63,7 @@ describe('POST /api/messages to a handle (pattern C)', () => {
     expect(stored.map((m) => [m.message_uuid, m.created_at])).toEqual([[res.body.uuid, res.body.created_at]]);
   });
 
-  it('shows the new conversation in both members\' lists, each describing the other member', async () => {
+  it("shows the new conversation in both members' lists, each describing the other member", async () => {
     const [a, b] = await pair();
     const { body: sent } = await post(a, { message: 'Hi b', handle: b.handle });
 
@@ -68,8 +71,12 @@ describe('POST /api/messages to a handle (pattern C)', () => {
     const theirs = await api().get('/api/message_groups').set(auth(b));
 
     expect(mine.status).toBe(200);
-    expect(mine.body).toEqual([{ uuid: sent.message_group_uuid, display_name: b.display_name, handle: b.handle, message: 'Hi b', created_at: sent.created_at }]);
-    expect(theirs.body).toEqual([{ uuid: sent.message_group_uuid, display_name: a.display_name, handle: a.handle, message: 'Hi b', created_at: sent.created_at }]);
+    expect(mine.body).toEqual([
+      { uuid: sent.message_group_uuid, display_name: b.display_name, handle: b.handle, message: 'Hi b', created_at: sent.created_at },
+    ]);
+    expect(theirs.body).toEqual([
+      { uuid: sent.message_group_uuid, display_name: a.display_name, handle: a.handle, message: 'Hi b', created_at: sent.created_at },
+    ]);
   });
 
   it('reuses the existing conversation between the two users, whoever writes first', async () => {
@@ -87,8 +94,20 @@ describe('POST /api/messages to a handle (pattern C)', () => {
     const [a, b] = await pair();
     const legacy = randomUUID();
     const at = '2023-03-28T21:02:11.141577+00:00';
-    await stack.repository.putListItem({ owner_user_uuid: a.uuid, message_group_uuid: legacy, last_reply_at: at, message: 'old', other: b });
-    await stack.repository.putListItem({ owner_user_uuid: b.uuid, message_group_uuid: legacy, last_reply_at: at, message: 'old', other: a });
+    await stack.repository.putListItem({
+      owner_user_uuid: a.uuid,
+      message_group_uuid: legacy,
+      last_reply_at: at,
+      message: 'old',
+      other: b,
+    });
+    await stack.repository.putListItem({
+      owner_user_uuid: b.uuid,
+      message_group_uuid: legacy,
+      last_reply_at: at,
+      message: 'old',
+      other: a,
+    });
 
     const res = await post(a, { message: 'new', handle: b.handle });
 
@@ -121,7 +140,9 @@ describe('a first message whose write fails', () => {
     expect((await stack.repository.listConversations(b.uuid, { limit: 10 })).items).toEqual([]);
     const retry = await post(a, { message: 'first', handle: b.handle });
     expect(retry.status).toBe(200);
-    expect((await stack.repository.listMembers(retry.body.message_group_uuid)).map((m) => m.owner_user_uuid).sort()).toEqual([a.uuid, b.uuid].sort());
+    expect((await stack.repository.listMembers(retry.body.message_group_uuid)).map((m) => m.owner_user_uuid).sort()).toEqual(
+      [a.uuid, b.uuid].sort(),
+    );
     expect((await stack.repository.listAllMessages(retry.body.message_group_uuid)).map((m) => m.message)).toEqual(['first']);
   });
 
@@ -140,7 +161,9 @@ describe('a first message whose write fails', () => {
     expect(res.status).toBe(503);
     const [groupOfA] = (await stack.repository.listConversations(a.uuid, { limit: 10 })).items;
     expect(groupOfA).toMatchObject({ message_group_uuid: reply!.message_group_uuid, message: 'hello from b', user_handle: b.handle });
-    expect((await stack.repository.listConversations(b.uuid, { limit: 10 })).items.map((g) => g.message_group_uuid)).toEqual([groupOfA.message_group_uuid]);
+    expect((await stack.repository.listConversations(b.uuid, { limit: 10 })).items.map((g) => g.message_group_uuid)).toEqual([
+      groupOfA.message_group_uuid,
+    ]);
     expect((await stack.repository.listAllMessages(groupOfA.message_group_uuid)).map((m) => m.message)).toEqual(['hello from b']);
     expect((await api().get(`/api/messages/${groupOfA.message_group_uuid}`).set(auth(b))).status).toBe(200);
   });
@@ -201,13 +224,21 @@ describe('GET /api/messages/:message_group_uuid (pattern A)', () => {
     const { body: first } = await post(a, { message: 'm0', handle: b.handle });
     const start = parseTimestamp(first.created_at)! + 1_000_000;
     for (let i = 1; i < 130; i++) {
-      await stack.repository.putMessage({ message_group_uuid: first.message_group_uuid, message: `m${i}`, sender: i % 2 ? b : a, created_at: formatTimestamp(start + i * 1000) });
+      await stack.repository.putMessage({
+        message_group_uuid: first.message_group_uuid,
+        message: `m${i}`,
+        sender: i % 2 ? b : a,
+        created_at: formatTimestamp(start + i * 1000),
+      });
     }
 
     const pages: string[][] = [];
     let cursor: string | undefined;
     do {
-      const res = await api().get(`/api/messages/${first.message_group_uuid}`).query({ limit: 20, ...(cursor ? { cursor } : {}) }).set(auth(b));
+      const res = await api()
+        .get(`/api/messages/${first.message_group_uuid}`)
+        .query({ limit: 20, ...(cursor ? { cursor } : {}) })
+        .set(auth(b));
       expect(res.status).toBe(200);
       pages.push(res.body.map((m: { message: string }) => m.message));
       cursor = res.headers['x-next-cursor'];
@@ -312,10 +343,14 @@ describe('body validation', () => {
     ['no recipient', { message: 'hi' }, ['recipient_blank']],
     ['a malformed conversation id', { message: 'hi', message_group_uuid: 'nope' }, ['message_group_uuid_invalid']],
     ['a malformed handle', { message: 'hi', handle: 'bad handle!' }, ['handle_invalid']],
-    ['the caller\'s own handle', { message: 'hi', handle: 'alice' }, ['cannot_message_self']],
+    ["the caller's own handle", { message: 'hi', handle: 'alice' }, ['cannot_message_self']],
     ['both handle and conversation', { message: 'hi', handle: 'bob', message_group_uuid: randomUUID() }, ['recipient_ambiguous']],
     ['an empty object', {}, ['message_blank', 'recipient_blank']],
-    ['an empty message to oneself (the body codes first: who the recipient is matters once the message is valid)', { message: '', handle: 'alice' }, ['message_blank']],
+    [
+      'an empty message to oneself (the body codes first: who the recipient is matters once the message is valid)',
+      { message: '', handle: 'alice' },
+      ['message_blank'],
+    ],
     ['wrong types everywhere', { message: ['x'], message_group_uuid: 42 }, ['message_invalid', 'message_group_uuid_invalid']],
     ['a NUL character in the message', { message: 'a\u0000b', handle: 'bob' }, ['message_invalid']],
     ['half of a surrogate pair', { message: 'a\uD83Db', handle: 'bob' }, ['message_invalid']],
@@ -396,7 +431,9 @@ describe('Idempotency-Key', () => {
     const key = randomUUID();
 
     const responses = await Promise.all(
-      Array.from({ length: 10 }, () => post(a, { message: 'raced', message_group_uuid: start.message_group_uuid }, { 'Idempotency-Key': key })),
+      Array.from({ length: 10 }, () =>
+        post(a, { message: 'raced', message_group_uuid: start.message_group_uuid }, { 'Idempotency-Key': key }),
+      ),
     );
 
     expect(responses.map((r) => r.status)).toEqual(Array(10).fill(200));
@@ -432,11 +469,15 @@ describe('Idempotency-Key', () => {
     const old = await post(a, { message: 'yesterday', handle: b.handle }, { 'Idempotency-Key': oldKey });
     await post(a, { message: 'today', handle: b.handle }, { 'Idempotency-Key': freshKey });
     const dataSource = stack.app.get<DataSource>(getDataSourceToken());
-    await dataSource.query(`UPDATE public.idempotency_keys SET created_at = created_at - interval '24 hours 1 second' WHERE key = $1`, [oldKey]);
+    await dataSource.query(`UPDATE public.idempotency_keys SET created_at = created_at - interval '24 hours 1 second' WHERE key = $1`, [
+      oldKey,
+    ]);
 
     expect(await stack.app.get(IdempotencyService).removeExpired()).toBeGreaterThanOrEqual(1);
 
-    const [{ count }] = await dataSource.query(`SELECT count(*)::int AS count FROM public.idempotency_keys WHERE key = ANY($1)`, [[oldKey, freshKey]]);
+    const [{ count }] = await dataSource.query(`SELECT count(*)::int AS count FROM public.idempotency_keys WHERE key = ANY($1)`, [
+      [oldKey, freshKey],
+    ]);
     expect(count).toBe(1);
     const again = await post(a, { message: 'yesterday', handle: b.handle }, { 'Idempotency-Key': oldKey });
     expect(again.status).toBe(200);
@@ -455,7 +496,7 @@ describe('Idempotency-Key', () => {
     expect((await stack.repository.listAllMessages(corrected.body.message_group_uuid)).map((m) => m.message)).toEqual(['to b']);
   });
 
-  it('stores a retry of a refused request at the retry\'s time, not the refused attempt\'s', async () => {
+  it("stores a retry of a refused request at the retry's time, not the refused attempt's", async () => {
     const [a] = await pair();
     const handle = `later${randomUUID().slice(0, 8)}`;
     const key = randomUUID();
@@ -479,7 +520,10 @@ describe('Idempotency-Key', () => {
     await stack.repository.model.entities.message
       .delete({ message_group_uuid: first.message_group_uuid, created_at: first.created_at })
       .go();
-    await keyedRows(`UPDATE public.idempotency_keys SET response = 'null', locked_until = NULL, created_at = created_at - interval '1 hour' WHERE key = $1`, [key]);
+    await keyedRows(
+      `UPDATE public.idempotency_keys SET response = 'null', locked_until = NULL, created_at = created_at - interval '1 hour' WHERE key = $1`,
+      [key],
+    );
     const retriedAt = formatTimestamp(Date.now() * 1000);
 
     const retry = await post(a, { message: 'lost', handle: b.handle }, { 'Idempotency-Key': key });

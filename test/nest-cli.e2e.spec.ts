@@ -14,7 +14,21 @@ import { createTestDatabase, type TestDatabase } from './support/postgres.js';
  * API on the local stack's dependencies and reloads it after an edit.
  */
 const ROOT = resolve(import.meta.dirname, '..');
-const COPIED = ['package.json', 'nest-cli.json', 'tsconfig.json', 'tsconfig.build.json', 'eslint.config.mjs', '.prettierrc.json', '.prettierignore', 'jest.config.js', 'jest.unit.config.js', 'src', 'tools', 'scripts', 'test'];
+const COPIED = [
+  'package.json',
+  'nest-cli.json',
+  'tsconfig.json',
+  'tsconfig.build.json',
+  'eslint.config.mjs',
+  '.prettierrc.json',
+  '.prettierignore',
+  'jest.config.js',
+  'jest.unit.config.js',
+  'src',
+  'tools',
+  'scripts',
+  'test',
+];
 const run = promisify(execFile);
 const NEST = join(ROOT, 'node_modules/@nestjs/cli/bin/nest.js');
 const bin = (name: string) => join(ROOT, 'node_modules', name);
@@ -40,7 +54,11 @@ function scratchCopy(): string {
 }
 
 const node = (dir: string, args: string[], env: Record<string, string> = {}) =>
-  run(process.execPath, args, { cwd: dir, env: { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env }, maxBuffer: 64 * 1024 * 1024 });
+  run(process.execPath, args, {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+    maxBuffer: 64 * 1024 * 1024,
+  });
 
 describe('nest generate resource', () => {
   it('adds a resource that compiles, is booted by the app, lints clean after npm run format, and whose specs pass', async () => {
@@ -53,7 +71,14 @@ describe('nest generate resource', () => {
     await expect(node(dir, [bin('prettier/bin/prettier.cjs'), '--check', 'src'])).resolves.toBeDefined();
     await expect(node(dir, [bin('eslint/bin/eslint.js'), 'src/chats', 'src/app.module.ts'])).resolves.toBeDefined();
     await node(dir, [NEST, 'build']);
-    const specs = await node(dir, ['--experimental-vm-modules', '--disable-warning=ExperimentalWarning', bin('jest/bin/jest.js'), '--config', 'jest.unit.config.js', 'src/chats']);
+    const specs = await node(dir, [
+      '--experimental-vm-modules',
+      '--disable-warning=ExperimentalWarning',
+      bin('jest/bin/jest.js'),
+      '--config',
+      'jest.unit.config.js',
+      'src/chats',
+    ]);
     expect(specs.stderr).toMatch(/Tests:\s+2 passed, 2 total/);
 
     // Booted where the app really boots its modules: the new route exists behind the global guard
@@ -90,7 +115,7 @@ describe('npm run start:dev', () => {
     }
   });
 
-  it('serves the API on the local stack\'s dependencies, reloads it after an edit, and stops everything with Ctrl-C', async () => {
+  it("serves the API on the local stack's dependencies, reloads it after an edit, and stops everything with Ctrl-C", async () => {
     const dir = scratchCopy();
     await node(dir, [NEST, 'build']);
     const port = await freePort();

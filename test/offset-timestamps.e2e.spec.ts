@@ -33,18 +33,35 @@ async function putRaw(item: Record<string, unknown>): Promise<void> {
 }
 
 async function putGroupItems(group: string, sk: string, message: string): Promise<void> {
-  for (const [owner, other] of [[alice, bob], [bob, alice]]) {
-    await putRaw({ pk: `GRP#${owner.uuid}`, sk, message_group_uuid: group, message, user_uuid: other.uuid, user_display_name: other.display_name, user_handle: other.handle });
+  for (const [owner, other] of [
+    [alice, bob],
+    [bob, alice],
+  ]) {
+    await putRaw({
+      pk: `GRP#${owner.uuid}`,
+      sk,
+      message_group_uuid: group,
+      message,
+      user_uuid: other.uuid,
+      user_display_name: other.display_name,
+      user_handle: other.handle,
+    });
   }
 }
 
 /** Every page of a list, following X-Next-Cursor: the pages' bodies in the order they came. */
-async function allPages(path: string, limit: number): Promise<{ statuses: number[]; pages: { created_at: string; message: string; uuid: string }[][] }> {
+async function allPages(
+  path: string,
+  limit: number,
+): Promise<{ statuses: number[]; pages: { created_at: string; message: string; uuid: string }[][] }> {
   const statuses: number[] = [];
   const pages: { created_at: string; message: string; uuid: string }[][] = [];
   let cursor: string | undefined;
   do {
-    const res = await api().get(path).query({ limit, ...(cursor ? { cursor } : {}) }).set('Authorization', `Bearer ${token}`);
+    const res = await api()
+      .get(path)
+      .query({ limit, ...(cursor ? { cursor } : {}) })
+      .set('Authorization', `Bearer ${token}`);
     statuses.push(res.status);
     if (res.status !== 200) break;
     pages.push(res.body);
@@ -70,7 +87,15 @@ describe('a conversation written from two machines, at -05:00 and at +09:00', ()
     await putGroupItems(group, sks[6], 'last');
     for (const [i, sk] of sks.entries()) {
       const sender = i < 4 ? alice : bob;
-      await putRaw({ pk: `MSG#${group}`, sk, message_uuid: randomUUID(), message: `m${i}`, user_uuid: sender.uuid, user_display_name: sender.display_name, user_handle: sender.handle });
+      await putRaw({
+        pk: `MSG#${group}`,
+        sk,
+        message_uuid: randomUUID(),
+        message: `m${i}`,
+        user_uuid: sender.uuid,
+        user_display_name: sender.display_name,
+        user_handle: sender.handle,
+      });
     }
   });
 
@@ -86,12 +111,7 @@ describe('a conversation written from two machines, at -05:00 and at +09:00', ()
   it('follows the stored (string) order: newest page first, oldest first within a page, created_at verbatim', async () => {
     const { pages } = await allPages(`/api/messages/${group}`, 2);
 
-    expect(pages.map((page) => page.map((m) => m.created_at))).toEqual([
-      [sks[5], sks[6]],
-      [sks[3], sks[4]],
-      [sks[1], sks[2]],
-      [sks[0]],
-    ]);
+    expect(pages.map((page) => page.map((m) => m.created_at))).toEqual([[sks[5], sks[6]], [sks[3], sks[4]], [sks[1], sks[2]], [sks[0]]]);
   });
 });
 

@@ -27,20 +27,39 @@ async function pair(): Promise<[TestUser, TestUser]> {
 }
 
 describe('conversation lists follow the latest reply', () => {
-  it('shows a reply in both members\' lists', async () => {
+  it("shows a reply in both members' lists", async () => {
     const [a, b] = await pair();
     const { body: first } = await api().post('/api/messages').set(auth(a)).send({ message: 'hi', handle: b.handle });
-    const { body: reply } = await api().post('/api/messages').set(auth(b)).send({ message: 'hello back', message_group_uuid: first.message_group_uuid });
+    const { body: reply } = await api()
+      .post('/api/messages')
+      .set(auth(b))
+      .send({ message: 'hello back', message_group_uuid: first.message_group_uuid });
 
     await emulator.drain();
     const mine = await api().get('/api/message_groups').set(auth(a));
     const theirs = await api().get('/api/message_groups').set(auth(b));
 
-    expect(mine.body).toEqual([{ uuid: first.message_group_uuid, display_name: b.display_name, handle: b.handle, message: 'hello back', created_at: reply.created_at }]);
-    expect(theirs.body).toEqual([{ uuid: first.message_group_uuid, display_name: a.display_name, handle: a.handle, message: 'hello back', created_at: reply.created_at }]);
+    expect(mine.body).toEqual([
+      {
+        uuid: first.message_group_uuid,
+        display_name: b.display_name,
+        handle: b.handle,
+        message: 'hello back',
+        created_at: reply.created_at,
+      },
+    ]);
+    expect(theirs.body).toEqual([
+      {
+        uuid: first.message_group_uuid,
+        display_name: a.display_name,
+        handle: a.handle,
+        message: 'hello back',
+        created_at: reply.created_at,
+      },
+    ]);
   });
 
-  it('orders a member\'s conversations by their latest reply', async () => {
+  it("orders a member's conversations by their latest reply", async () => {
     const [a, b] = await pair();
     const [c] = await pair();
     const { body: withB } = await api().post('/api/messages').set(auth(a)).send({ message: 'to b', handle: b.handle });
@@ -62,7 +81,10 @@ describe('conversation lists follow the latest reply', () => {
 
     const replies = await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
-        api().post('/api/messages').set(auth(i % 2 ? a : b)).send({ message: `reply ${i}`, message_group_uuid: first.message_group_uuid }),
+        api()
+          .post('/api/messages')
+          .set(auth(i % 2 ? a : b))
+          .send({ message: `reply ${i}`, message_group_uuid: first.message_group_uuid }),
       ),
     );
     await emulator.drain();

@@ -51,13 +51,19 @@ describe('messages per user', () => {
     const [a, b] = await users(2);
     const { body: start } = await send(stack.app, a.token, { message: 'first', handle: b.user.handle });
     const statuses: number[] = [];
-    for (let i = 0; i < 7; i++) statuses.push((await send(stack.app, a.token, { message: `reply ${i}`, message_group_uuid: start.message_group_uuid })).status);
+    for (let i = 0; i < 7; i++)
+      statuses.push((await send(stack.app, a.token, { message: `reply ${i}`, message_group_uuid: start.message_group_uuid })).status);
 
     const refused = await send(stack.app, a.token, { message: 'one more', message_group_uuid: start.message_group_uuid });
 
     expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
     expect(refused.status).toBe(429);
-    expect(refused.body).toEqual({ statusCode: 429, error: 'Too Many Requests', message: 'Too many messages; slow down', errors: ['rate_limited'] });
+    expect(refused.body).toEqual({
+      statusCode: 429,
+      error: 'Too Many Requests',
+      message: 'Too many messages; slow down',
+      errors: ['rate_limited'],
+    });
     expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(60);
     expect(await stack.repository.listAllMessages(start.message_group_uuid)).toHaveLength(6);
@@ -106,7 +112,8 @@ describe('across API tasks (Redis)', () => {
     await secondTask.init();
     try {
       const statuses: number[] = [];
-      for (let i = 0; i < 8; i++) statuses.push((await send(i % 2 ? secondTask : redisApp, a.token, { message: `m${i}`, handle: b.user.handle })).status);
+      for (let i = 0; i < 8; i++)
+        statuses.push((await send(i % 2 ? secondTask : redisApp, a.token, { message: `m${i}`, handle: b.user.handle })).status);
 
       expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 429, 429]);
     } finally {

@@ -42,7 +42,8 @@ export function createAccessTokenVerifier(config: Pick<AppConfig, 'appEnv' | 'co
   if (!userPoolId || !clientId) {
     throw new ConfigError('Invalid configuration: AWS_COGNITO_USER_POOL_ID and AWS_COGNITO_USER_POOL_CLIENT_ID are required');
   }
-  const verifier = config.appEnv === 'aws' || !endpoint ? cognitoVerifier(userPoolId, clientId) : emulatorVerifier(userPoolId, clientId, endpoint, issuer);
+  const verifier =
+    config.appEnv === 'aws' || !endpoint ? cognitoVerifier(userPoolId, clientId) : emulatorVerifier(userPoolId, clientId, endpoint, issuer);
   return rememberVerified({
     async verify(token) {
       try {
@@ -63,7 +64,12 @@ function cognitoVerifier(userPoolId: string, clientId: string): { verify(token: 
   return CognitoJwtVerifier.create({ userPoolId, clientId, tokenUse: 'access' }, { jwksCache: new SimpleJwksCache({ fetcher }) });
 }
 
-function emulatorVerifier(userPoolId: string, clientId: string, endpoint: string, issuer?: string): { verify(token: string): Promise<object> } {
+function emulatorVerifier(
+  userPoolId: string,
+  clientId: string,
+  endpoint: string,
+  issuer?: string,
+): { verify(token: string): Promise<object> } {
   const poolUrl = emulatorPoolUrl(endpoint, userPoolId);
   return JwtVerifier.create(
     {
@@ -91,9 +97,16 @@ function verified(payload: object): VerifiedToken {
  * before `exp`; past `exp` the token is verified again, and fails as expired. Failures are not
  * remembered (a bad token costs a check each time, as before).
  */
-export function rememberVerified(inner: AccessTokenVerifier, now: () => number = Date.now, maxBytes = 16 * 1024 * 1024): AccessTokenVerifier {
+export function rememberVerified(
+  inner: AccessTokenVerifier,
+  now: () => number = Date.now,
+  maxBytes = 16 * 1024 * 1024,
+): AccessTokenVerifier {
   // Bounded by the bytes the tokens take (about 1 KB each from Cognito), not by their count.
-  const verifiedTokens = new LRUCache<string, VerifiedToken>({ maxSize: maxBytes, sizeCalculation: (value, token) => token.length + value.sub.length + 64 });
+  const verifiedTokens = new LRUCache<string, VerifiedToken>({
+    maxSize: maxBytes,
+    sizeCalculation: (value, token) => token.length + value.sub.length + 64,
+  });
   return {
     async verify(token) {
       const cached = verifiedTokens.get(token);

@@ -52,7 +52,8 @@ export class CognitoAuthGuard implements CanActivate {
       ({ sub } = await this.verifier.verify(token));
     } catch (error) {
       // Only a bad token is a 401 (clients sign their users out on it); unreachable keys are our outage.
-      if (error instanceof SigningKeysUnavailableError) throw new ServiceUnavailableException('The identity provider cannot be reached; try again shortly');
+      if (error instanceof SigningKeysUnavailableError)
+        throw new ServiceUnavailableException('The identity provider cannot be reached; try again shortly');
       throw new UnauthorizedException('Invalid or expired access token');
     }
     request.user = await this.userFor(sub);

@@ -7,7 +7,8 @@ import { createDynamoDbClient } from '../dynamodb/dynamodb.client.js';
 import { ApiExceptionFilter } from './api-exception.filter.js';
 
 /** What DynamoDB answers a call its caller's policy does not allow (status, headers and body as AWS sends them). */
-const DENIED = 'User: arn:aws:sts::123456789012:assumed-role/ApiTaskRole/0123456789abcdef is not authorized to perform: dynamodb:GetItem ' +
+const DENIED =
+  'User: arn:aws:sts::123456789012:assumed-role/ApiTaskRole/0123456789abcdef is not authorized to perform: dynamodb:GetItem ' +
   'on resource: arn:aws:dynamodb:us-east-1:123456789012:table/cruddur-messages because no identity-based policy allows the dynamodb:GetItem action';
 
 let server: Server;
@@ -50,7 +51,9 @@ function answer(exception: unknown) {
 describe('ApiExceptionFilter and AWS refusing a call (AccessDenied)', () => {
   it('answers 500 (a deployment fault, which the 5xx alarm sees) and logs a line naming the action and the request', async () => {
     const client = createDynamoDbClient({ aws: { region: 'us-east-1' }, dynamodb: { endpoint, table: 'cruddur-messages' } });
-    const denied = await client.send(new GetItemCommand({ TableName: 'cruddur-messages', Key: { pk: { S: 'MSG#g' }, sk: { S: 's' } } })).catch((e: unknown) => e);
+    const denied = await client
+      .send(new GetItemCommand({ TableName: 'cruddur-messages', Key: { pk: { S: 'MSG#g' }, sk: { S: 's' } } }))
+      .catch((e: unknown) => e);
     client.destroy();
     expect((denied as Error).name).toBe('AccessDeniedException');
 
@@ -60,7 +63,9 @@ describe('ApiExceptionFilter and AWS refusing a call (AccessDenied)', () => {
     expect(body).toEqual({ statusCode: 500, error: 'Internal Server Error', message: 'Internal server error' });
     expect(headers['Retry-After']).toBeUndefined();
     expect(errors).toEqual([expect.stringContaining("AWS refused a call: the deployment's IAM policy lacks a permission")]);
-    expect(errors[0]).toContain('is not authorized to perform: dynamodb:GetItem on resource: arn:aws:dynamodb:us-east-1:123456789012:table/cruddur-messages');
+    expect(errors[0]).toContain(
+      'is not authorized to perform: dynamodb:GetItem on resource: arn:aws:dynamodb:us-east-1:123456789012:table/cruddur-messages',
+    );
     expect(errors[0]).toContain('DENIED0REQUEST0ID');
     // The client gets nothing of it.
     expect(JSON.stringify(body)).not.toMatch(/dynamodb|arn:aws/);

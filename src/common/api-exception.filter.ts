@@ -14,7 +14,16 @@ export interface ApiError {
   errors?: string[];
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+]);
 /** Postgres: admin shutdown, too many connections, statement timeout (`statement_timeout` cancelled it). */
 const POSTGRES_UNAVAILABLE = new Set(['57P01', '53300', '57014']);
 const AWS_UNAVAILABLE = new Set([
@@ -44,7 +53,13 @@ export function isDependencyUnavailable(error: unknown, depth = 0): boolean {
   const e = error as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown; errors?: unknown; $metadata?: unknown };
   if (typeof e.code === 'string' && (NETWORK_CODES.has(e.code) || POSTGRES_UNAVAILABLE.has(e.code))) return true;
   if (typeof e.name === 'string' && AWS_UNAVAILABLE.has(e.name)) return true;
-  if (typeof e.message === 'string' && /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout/i.test(e.message)) return true;
+  if (
+    typeof e.message === 'string' &&
+    /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout/i.test(
+      e.message,
+    )
+  )
+    return true;
   if (Array.isArray(e.errors) && e.errors.some((inner) => isDependencyUnavailable(inner, depth + 1))) return true;
   return isDependencyUnavailable(e.cause, depth + 1);
 }
@@ -78,7 +93,12 @@ export class ApiExceptionFilter implements ExceptionFilter {
       return {
         statusCode: status,
         error: typeof fields.error === 'string' ? fields.error : reason(status),
-        message: typeof fields.message === 'string' ? fields.message : Array.isArray(fields.message) ? fields.message.join('; ') : exception.message,
+        message:
+          typeof fields.message === 'string'
+            ? fields.message
+            : Array.isArray(fields.message)
+              ? fields.message.join('; ')
+              : exception.message,
         ...(Array.isArray(fields.errors) ? { errors: fields.errors.map(String) } : {}),
       };
     }
@@ -124,7 +144,13 @@ function bodyParserError(exception: unknown): ApiError | undefined {
 
 function reason(status: number): string {
   const name = HttpStatus[status];
-  return name ? name.toLowerCase().split('_').map((w) => w[0].toUpperCase() + w.slice(1)).join(' ') : 'Error';
+  return name
+    ? name
+        .toLowerCase()
+        .split('_')
+        .map((w) => w[0].toUpperCase() + w.slice(1))
+        .join(' ')
+    : 'Error';
 }
 
 function describe(error: unknown): string {

@@ -54,7 +54,11 @@ describe('loadConfig', () => {
   });
 
   it('never defaults to the stream emulator or the fixed cursor secret against AWS, whatever APP_ENV says', () => {
-    for (const env of [{ APP_ENV: 'local' }, { APP_ENV: 'test' }, { APP_ENV: 'local', DYNAMODB_ENDPOINT: 'https://dynamodb.us-east-1.amazonaws.com' }]) {
+    for (const env of [
+      { APP_ENV: 'local' },
+      { APP_ENV: 'test' },
+      { APP_ENV: 'local', DYNAMODB_ENDPOINT: 'https://dynamodb.us-east-1.amazonaws.com' },
+    ]) {
       const config = loadConfig(env);
 
       expect(config.streamEmulator).toBe(false);

@@ -86,23 +86,28 @@ export class ConfigError extends Error {
 const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const optional = <T extends z.ZodTypeAny>(schema: T) => z.preprocess(blankToUndefined, schema.optional());
 
-const httpUrl = z
-  .string()
-  .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), 'must be an http(s) URL');
-const postgresUrl = z
-  .string()
-  .refine((v) => URL.canParse(v) && /^postgres(ql)?:$/.test(new URL(v).protocol), 'must be a postgres:// URL');
+const httpUrl = z.string().refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), 'must be an http(s) URL');
+const postgresUrl = z.string().refine((v) => URL.canParse(v) && /^postgres(ql)?:$/.test(new URL(v).protocol), 'must be a postgres:// URL');
 
 const port = z.coerce.number().int().min(0).max(65535);
-const count = z.string().regex(/^\d{1,9}$/, 'must be a whole number').transform(Number);
-const redisUrl = z
+const count = z
   .string()
-  .refine((v) => URL.canParse(v) && /^rediss?:$/.test(new URL(v).protocol), 'must be a redis:// or rediss:// URL');
+  .regex(/^\d{1,9}$/, 'must be a whole number')
+  .transform(Number);
+const redisUrl = z.string().refine((v) => URL.canParse(v) && /^rediss?:$/.test(new URL(v).protocol), 'must be a redis:// or rediss:// URL');
 /** A browser origin: scheme, host and port only (what the Origin header carries). */
 const origins = z
   .string()
-  .transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean))
-  .refine((list) => list.every((o) => URL.canParse(o) && /^https?:$/.test(new URL(o).protocol) && new URL(o).origin === o), 'must be comma-separated origins such as https://cruddur.example.com');
+  .transform((v) =>
+    v
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
+  )
+  .refine(
+    (list) => list.every((o) => URL.canParse(o) && /^https?:$/.test(new URL(o).protocol) && new URL(o).origin === o),
+    'must be comma-separated origins such as https://cruddur.example.com',
+  );
 
 /** DynamoDB's own naming rule for tables. */
 export const TABLE_NAME_PATTERN = /^[A-Za-z0-9_.-]{3,255}$/;
@@ -172,8 +177,12 @@ function checkRegion(env: NodeJS.ProcessEnv, values: { AWS_REGION?: string; AWS_
     const value = values[name];
     if (value === undefined) continue;
     const problem = local
-      ? HOST_LABEL.test(value) ? undefined : 'must be letters, digits and inner hyphens (a name the AWS SDK accepts)'
-      : AWS_REGION_PATTERN.test(value) ? undefined : 'must look like us-east-1 (any name only with a local DYNAMODB_ENDPOINT)';
+      ? HOST_LABEL.test(value)
+        ? undefined
+        : 'must be letters, digits and inner hyphens (a name the AWS SDK accepts)'
+      : AWS_REGION_PATTERN.test(value)
+        ? undefined
+        : 'must look like us-east-1 (any name only with a local DYNAMODB_ENDPOINT)';
     if (problem) throw new ConfigError(`Invalid configuration: ${name} ${problem} (got ${JSON.stringify(env[name])})`);
   }
 }
@@ -220,7 +229,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       userPoolId: e.AWS_COGNITO_USER_POOL_ID,
       clientId: e.AWS_COGNITO_USER_POOL_CLIENT_ID,
       endpoint: e.COGNITO_ENDPOINT,
-      issuer: e.COGNITO_ISSUER ?? (e.COGNITO_ENDPOINT && e.AWS_COGNITO_USER_POOL_ID ? emulatorPoolUrl(e.COGNITO_ENDPOINT, e.AWS_COGNITO_USER_POOL_ID) : undefined),
+      issuer:
+        e.COGNITO_ISSUER ??
+        (e.COGNITO_ENDPOINT && e.AWS_COGNITO_USER_POOL_ID ? emulatorPoolUrl(e.COGNITO_ENDPOINT, e.AWS_COGNITO_USER_POOL_ID) : undefined),
     },
     cursorSecret: e.CURSOR_SECRET ?? (local && appEnv !== 'aws' ? LOCAL_CURSOR_SECRET : undefined),
     streamEmulator: e.STREAM_EMULATOR ? e.STREAM_EMULATOR === 'on' : local && appEnv !== 'aws',

@@ -24,7 +24,12 @@ export function databaseOptions(url: string, use: 'api' | 'script' = 'api'): Dat
     type: 'postgres',
     url,
     entities: [User],
-    migrations: [CreateUsers1700000000000, CreateIdempotencyKeys1700000000001, HandlesUniqueIgnoringCase1700000000002, LockIdempotencyKeys1700000000005],
+    migrations: [
+      CreateUsers1700000000000,
+      CreateIdempotencyKeys1700000000001,
+      HandlesUniqueIgnoringCase1700000000002,
+      LockIdempotencyKeys1700000000005,
+    ],
     migrationsTableName: 'typeorm_migrations',
     synchronize: false,
     migrationsRun: false,

@@ -43,7 +43,12 @@ const messageSchema = {
   },
   indexes: {
     byConversation: {
-      pk: { field: MESSAGE_TABLE.partitionKey, composite: ['message_group_uuid'], template: `${MESSAGE_PREFIX}\${message_group_uuid}`, casing: 'none' },
+      pk: {
+        field: MESSAGE_TABLE.partitionKey,
+        composite: ['message_group_uuid'],
+        template: `${MESSAGE_PREFIX}\${message_group_uuid}`,
+        casing: 'none',
+      },
       sk: { field: MESSAGE_TABLE.sortKey, composite: ['created_at'], template: '${created_at}', casing: 'none' },
     },
   },
@@ -60,12 +65,22 @@ const listItemSchema = {
   },
   indexes: {
     byOwner: {
-      pk: { field: MESSAGE_TABLE.partitionKey, composite: ['owner_user_uuid'], template: `${GROUP_PREFIX}\${owner_user_uuid}`, casing: 'none' },
+      pk: {
+        field: MESSAGE_TABLE.partitionKey,
+        composite: ['owner_user_uuid'],
+        template: `${GROUP_PREFIX}\${owner_user_uuid}`,
+        casing: 'none',
+      },
       sk: { field: MESSAGE_TABLE.sortKey, composite: ['last_reply_at'], template: '${last_reply_at}', casing: 'none' },
     },
     byConversation: {
       index: MESSAGE_TABLE.groupIndex.name,
-      pk: { field: MESSAGE_TABLE.groupIndex.partitionKey, composite: ['message_group_uuid'], template: '${message_group_uuid}', casing: 'none' },
+      pk: {
+        field: MESSAGE_TABLE.groupIndex.partitionKey,
+        composite: ['message_group_uuid'],
+        template: '${message_group_uuid}',
+        casing: 'none',
+      },
       sk: { field: MESSAGE_TABLE.groupIndex.sortKey, composite: ['last_reply_at'], template: '${last_reply_at}', casing: 'none' },
     },
   },
@@ -96,7 +111,12 @@ const memberSchema = {
   },
   indexes: {
     byConversation: {
-      pk: { field: MESSAGE_TABLE.partitionKey, composite: ['message_group_uuid'], template: `${MESSAGE_PREFIX}\${message_group_uuid}`, casing: 'none' },
+      pk: {
+        field: MESSAGE_TABLE.partitionKey,
+        composite: ['message_group_uuid'],
+        template: `${MESSAGE_PREFIX}\${message_group_uuid}`,
+        casing: 'none',
+      },
       sk: { field: MESSAGE_TABLE.sortKey, composite: ['owner_user_uuid'], template: `${MEMBER_PREFIX}\${owner_user_uuid}`, casing: 'none' },
     },
   },

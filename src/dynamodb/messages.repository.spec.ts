@@ -11,7 +11,6 @@ const db = useTestTable();
 const alice = testUser('alice');
 const bob = testUser('bob');
 
-
 async function rawItem(pk: string, sk: string) {
   const { Item } = await db.client.send(new GetItemCommand({ TableName: db.table, Key: marshall({ pk, sk }) }));
   return Item && unmarshall(Item);
@@ -20,7 +19,12 @@ async function rawItem(pk: string, sk: string) {
 describe('MessagesRepository', () => {
   it('writes a message item in the original layout, without message_group_uuid', async () => {
     const group = randomUUID();
-    const written = await db.repository.putMessage({ message_group_uuid: group, message: 'hello', sender: alice, created_at: '2023-03-28T21:02:11.141577+00:00' });
+    const written = await db.repository.putMessage({
+      message_group_uuid: group,
+      message: 'hello',
+      sender: alice,
+      created_at: '2023-03-28T21:02:11.141577+00:00',
+    });
 
     const stored = await rawItem(`MSG#${group}`, '2023-03-28T21:02:11.141577+00:00');
     expect(stored).toEqual({
@@ -38,7 +42,13 @@ describe('MessagesRepository', () => {
 
   it('writes a list item in the original layout, indexed by message_group_uuid', async () => {
     const group = randomUUID();
-    await db.repository.putListItem({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: '2023-03-28T21:02:11.000001+00:00', message: 'hi', other: bob });
+    await db.repository.putListItem({
+      owner_user_uuid: alice.uuid,
+      message_group_uuid: group,
+      last_reply_at: '2023-03-28T21:02:11.000001+00:00',
+      message: 'hi',
+      other: bob,
+    });
 
     expect(await rawItem(`GRP#${alice.uuid}`, '2023-03-28T21:02:11.000001+00:00')).toEqual({
       pk: `GRP#${alice.uuid}`,
@@ -64,9 +74,33 @@ describe('MessagesRepository', () => {
   it('reads items written by the original tools: no ElectroDB identifiers, legacy timestamps', async () => {
     const group = randomUUID();
     const legacy = [
-      { pk: `MSG#${group}`, sk: '2023-04-05T18:27:02.123456', message_uuid: randomUUID(), message: 'no offset', user_uuid: bob.uuid, user_display_name: 'Bob B', user_handle: 'bob' },
-      { pk: `MSG#${group}`, sk: '2023-04-05T18:27:03+00:00', message_uuid: randomUUID(), message: 'no micros', user_uuid: bob.uuid, user_display_name: 'Bob B', user_handle: 'bob' },
-      { pk: `GRP#${bob.uuid}`, sk: '2023-04-05T18:27:03+00:00', message_group_uuid: group, message: 'no micros', user_uuid: alice.uuid, user_display_name: 'Alice A', user_handle: 'alice' },
+      {
+        pk: `MSG#${group}`,
+        sk: '2023-04-05T18:27:02.123456',
+        message_uuid: randomUUID(),
+        message: 'no offset',
+        user_uuid: bob.uuid,
+        user_display_name: 'Bob B',
+        user_handle: 'bob',
+      },
+      {
+        pk: `MSG#${group}`,
+        sk: '2023-04-05T18:27:03+00:00',
+        message_uuid: randomUUID(),
+        message: 'no micros',
+        user_uuid: bob.uuid,
+        user_display_name: 'Bob B',
+        user_handle: 'bob',
+      },
+      {
+        pk: `GRP#${bob.uuid}`,
+        sk: '2023-04-05T18:27:03+00:00',
+        message_group_uuid: group,
+        message: 'no micros',
+        user_uuid: alice.uuid,
+        user_display_name: 'Alice A',
+        user_handle: 'alice',
+      },
     ];
     for (const item of legacy) await db.client.send(new PutItemCommand({ TableName: db.table, Item: marshall(item) }));
 
@@ -78,7 +112,15 @@ describe('MessagesRepository', () => {
       ['no offset', '2023-04-05T18:27:02.123456', group],
     ]);
     expect(groups.items).toEqual([
-      { owner_user_uuid: bob.uuid, last_reply_at: '2023-04-05T18:27:03+00:00', message_group_uuid: group, message: 'no micros', user_uuid: alice.uuid, user_display_name: 'Alice A', user_handle: 'alice' },
+      {
+        owner_user_uuid: bob.uuid,
+        last_reply_at: '2023-04-05T18:27:03+00:00',
+        message_group_uuid: group,
+        message: 'no micros',
+        user_uuid: alice.uuid,
+        user_display_name: 'Alice A',
+        user_handle: 'alice',
+      },
     ]);
   });
 
@@ -87,7 +129,9 @@ describe('MessagesRepository', () => {
     const at = '2024-01-01T00:00:00.000000+00:00';
 
     const written = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => db.repository.putMessage({ message_group_uuid: group, message: `m${i}`, sender: alice, created_at: at })),
+      Array.from({ length: 50 }, (_, i) =>
+        db.repository.putMessage({ message_group_uuid: group, message: `m${i}`, sender: alice, created_at: at }),
+      ),
     );
 
     const stored = await db.repository.listAllMessages(group);
@@ -105,7 +149,13 @@ describe('MessagesRepository', () => {
 
     const [first, second] = await Promise.all([
       db.repository.putListItem({ owner_user_uuid: owner, message_group_uuid: randomUUID(), last_reply_at: at, message: 'a', other: bob }),
-      db.repository.putListItem({ owner_user_uuid: owner, message_group_uuid: randomUUID(), last_reply_at: at, message: 'b', other: alice }),
+      db.repository.putListItem({
+        owner_user_uuid: owner,
+        message_group_uuid: randomUUID(),
+        last_reply_at: at,
+        message: 'b',
+        other: alice,
+      }),
     ]);
 
     const page = await db.repository.listConversations(owner, { limit: 10 });
@@ -151,7 +201,12 @@ describe('MessagesRepository', () => {
   it('pages through a conversation newest first with no gap and no duplicate', async () => {
     const group = randomUUID();
     for (let i = 0; i < 45; i++) {
-      await db.repository.putMessage({ message_group_uuid: group, message: `m${i}`, sender: alice, created_at: `2024-03-01T00:00:${String(i).padStart(2, '0')}.000000+00:00` });
+      await db.repository.putMessage({
+        message_group_uuid: group,
+        message: `m${i}`,
+        sender: alice,
+        created_at: `2024-03-01T00:00:${String(i).padStart(2, '0')}.000000+00:00`,
+      });
     }
 
     const seen: string[] = [];
@@ -171,7 +226,13 @@ describe('MessagesRepository', () => {
   it('pages through conversations newest first', async () => {
     const owner = randomUUID();
     for (let i = 0; i < 5; i++) {
-      await db.repository.putListItem({ owner_user_uuid: owner, message_group_uuid: randomUUID(), last_reply_at: `2024-04-0${i + 1}T00:00:00.000000+00:00`, message: `g${i}`, other: bob });
+      await db.repository.putListItem({
+        owner_user_uuid: owner,
+        message_group_uuid: randomUUID(),
+        last_reply_at: `2024-04-0${i + 1}T00:00:00.000000+00:00`,
+        message: `g${i}`,
+        other: bob,
+      });
     }
 
     const first = await db.repository.listConversations(owner, { limit: 3 });

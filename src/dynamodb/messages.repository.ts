@@ -262,7 +262,9 @@ export class MessagesRepository {
    */
   async advanceMember(member: MemberItem, target: MemberTarget): Promise<MemberItem | undefined> {
     const stale = [member.group_sk, member.pending ? member.last_reply_at : undefined].filter((sk): sk is string => sk !== undefined);
-    const other = target.other ? { user_uuid: target.other.uuid, user_display_name: target.other.display_name, user_handle: target.other.handle } : {};
+    const other = target.other
+      ? { user_uuid: target.other.uuid, user_display_name: target.other.display_name, user_handle: target.other.handle }
+      : {};
     const changes = { last_reply_at: target.last_reply_at, message: target.message, pending: true, version: member.version + 1, ...other };
     let update = this.model.entities.member.update(memberKey(member)).set(changes);
     if (stale.length) update = update.add({ stale });
@@ -275,7 +277,10 @@ export class MessagesRepository {
    * stale items are gone, if the member item is still at `version`.
    */
   async completeMember(member: MemberItem, group_sk: string, deleted: string[] = []): Promise<boolean> {
-    let update = this.model.entities.member.update(memberKey(member)).set({ group_sk, version: member.version + 1 }).remove(['pending']);
+    let update = this.model.entities.member
+      .update(memberKey(member))
+      .set({ group_sk, version: member.version + 1 })
+      .remove(['pending']);
     if (deleted.length) update = update.delete({ stale: deleted });
     return this.conditionally(update.where(({ version }, { eq }) => eq(version, member.version)).go(WRITE));
   }
@@ -344,9 +349,7 @@ export class MessagesRepository {
 
   /** Every conversation of an owner, latest reply first (all pages). For scripts; O(conversations). */
   async listAllConversations(owner_user_uuid: string): Promise<ConversationListItem[]> {
-    const { data } = await this.model.entities.listItem.query
-      .byOwner({ owner_user_uuid })
-      .go({ pages: 'all', order: 'desc', ...READ });
+    const { data } = await this.model.entities.listItem.query.byOwner({ owner_user_uuid }).go({ pages: 'all', order: 'desc', ...READ });
     return data;
   }
 
@@ -358,7 +361,6 @@ export class MessagesRepository {
       .go({ pages: 'all', order: 'asc', ...READ });
     return data;
   }
-
 }
 
 function memberKey(member: Pick<MemberItem, 'message_group_uuid' | 'owner_user_uuid'>) {

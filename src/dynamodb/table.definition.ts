@@ -17,10 +17,7 @@ export const MESSAGE_TABLE = {
 
 export type BillingMode = { mode: 'on-demand' } | { mode: 'provisioned'; readUnits: number; writeUnits: number };
 
-export function messageTableDefinition(
-  tableName: string,
-  billing: BillingMode = { mode: 'on-demand' },
-): CreateTableCommandInput {
+export function messageTableDefinition(tableName: string, billing: BillingMode = { mode: 'on-demand' }): CreateTableCommandInput {
   const throughput =
     billing.mode === 'provisioned'
       ? { ProvisionedThroughput: { ReadCapacityUnits: billing.readUnits, WriteCapacityUnits: billing.writeUnits } }

@@ -25,9 +25,11 @@ describe('parseTimestamp', () => {
   });
 
   it('reads one to six fractional digits as a fraction of a second', () => {
-    expect(['.1', '.12', '.123', '.1234', '.12345', '.123456'].map((f) => parseTimestamp(`2023-03-28T16:02:11${f}-05:00`)! - utc('2023-03-28T21:02:11Z'))).toEqual([
-      100000, 120000, 123000, 123400, 123450, 123456,
-    ]);
+    expect(
+      ['.1', '.12', '.123', '.1234', '.12345', '.123456'].map(
+        (f) => parseTimestamp(`2023-03-28T16:02:11${f}-05:00`)! - utc('2023-03-28T21:02:11Z'),
+      ),
+    ).toEqual([100000, 120000, 123000, 123400, 123450, 123456]);
   });
 
   it('crosses day, month and year boundaries when it moves an offset to UTC', () => {

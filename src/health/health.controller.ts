@@ -1,4 +1,13 @@
-import { Catch, Controller, Get, Inject, ServiceUnavailableException, UseFilters, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import {
+  Catch,
+  Controller,
+  Get,
+  Inject,
+  ServiceUnavailableException,
+  UseFilters,
+  type ArgumentsHost,
+  type ExceptionFilter,
+} from '@nestjs/common';
 import { ApiOperation } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Public } from '../auth/public.decorator.js';
@@ -36,7 +45,7 @@ export class HealthController {
   @Public()
   @Get('live')
   @HealthCheck()
-  @ApiOperation({ summary: 'Liveness: 200 while the process serves requests; checks no dependency (the load balancer\'s health check)' })
+  @ApiOperation({ summary: "Liveness: 200 while the process serves requests; checks no dependency (the load balancer's health check)" })
   live() {
     return this.health.check([]);
   }
@@ -65,7 +74,9 @@ export class HealthController {
         this.indicators
           .check('dynamodb')
           .attempt(async ({ signal }) => {
-            const { Table } = await this.dynamodb.send(new DescribeTableCommand({ TableName: this.config.dynamodb.table }), { abortSignal: signal });
+            const { Table } = await this.dynamodb.send(new DescribeTableCommand({ TableName: this.config.dynamodb.table }), {
+              abortSignal: signal,
+            });
             return { table: Table?.TableName, tableStatus: Table?.TableStatus };
           })
           .withTimeout(2000),

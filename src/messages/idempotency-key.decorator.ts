@@ -9,7 +9,11 @@ import { IdempotencyService } from './idempotency.service.js';
 export const IdempotencyKey = createParamDecorator((_: unknown, ctx: ExecutionContext): string | undefined => {
   const key = ctx.switchToHttp().getRequest<Request>().headers['idempotency-key'];
   if (key !== undefined && (typeof key !== 'string' || !IdempotencyService.isValidKey(key))) {
-    throw new BadRequestException({ error: 'Bad Request', message: 'Idempotency-Key must be 1-255 visible ASCII characters', errors: ['idempotency_key_invalid'] });
+    throw new BadRequestException({
+      error: 'Bad Request',
+      message: 'Idempotency-Key must be 1-255 visible ASCII characters',
+      errors: ['idempotency_key_invalid'],
+    });
   }
   return key;
 });

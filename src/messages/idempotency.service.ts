@@ -158,7 +158,9 @@ export class IdempotencyService implements OnApplicationBootstrap, BeforeApplica
 
   /** Forgets the keys planned more than 24 hours ago; returns how many. */
   async removeExpired(): Promise<number> {
-    const [, deleted] = (await this.dataSource.query(`DELETE FROM public.idempotency_keys WHERE created_at < now() - interval '${RETENTION}'`)) as [unknown, number];
+    const [, deleted] = (await this.dataSource.query(
+      `DELETE FROM public.idempotency_keys WHERE created_at < now() - interval '${RETENTION}'`,
+    )) as [unknown, number];
     return deleted;
   }
 
@@ -167,7 +169,9 @@ export class IdempotencyService implements OnApplicationBootstrap, BeforeApplica
       if (this.cleanup) return; // the previous one is still running: never two at once
       // Postgres being away only delays the cleanup; the next tick tries again.
       this.cleanup = this.removeExpired()
-        .catch((error: unknown) => this.logger.warn(`expired Idempotency-Keys not removed: ${error instanceof Error ? error.message : String(error)}`))
+        .catch((error: unknown) =>
+          this.logger.warn(`expired Idempotency-Keys not removed: ${error instanceof Error ? error.message : String(error)}`),
+        )
         .finally(() => (this.cleanup = undefined));
     }, CLEANUP_EVERY_MS).unref();
   }

@@ -21,7 +21,11 @@ export class MessageGroupsController {
   @Get()
   @ApiOkResponse({ type: [MessageGroupView], headers: NEXT_CURSOR_HEADER, description: "The caller's conversations, latest reply first" })
   @ApiResponse({ status: 400, description: 'Bad limit or cursor' })
-  async list(@CurrentUser() user: User, @Query() query: PageQueryDto, @Res({ passthrough: true }) res: Response): Promise<MessageGroupView[]> {
+  async list(
+    @CurrentUser() user: User,
+    @Query() query: PageQueryDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<MessageGroupView[]> {
     return withNextCursor(res, await this.messages.listConversations(user, query));
   }
 }

@@ -33,7 +33,11 @@ export class MessagesController {
   constructor(private readonly messages: MessagesService) {}
 
   @Get(':message_group_uuid')
-  @ApiOkResponse({ type: [MessageView], headers: NEXT_CURSOR_HEADER, description: 'One page of messages (newest page first), oldest first within the page' })
+  @ApiOkResponse({
+    type: [MessageView],
+    headers: NEXT_CURSOR_HEADER,
+    description: 'One page of messages (newest page first), oldest first within the page',
+  })
   @ApiResponse({ status: 400, description: 'Bad limit, cursor or uuid' })
   @ApiNotFoundResponse({ description: 'No such conversation, or the caller is not a member' })
   async list(
@@ -48,15 +52,24 @@ export class MessagesController {
   @Post()
   @HttpCode(200)
   @RateLimited(RATE_LIMIT_POLICIES.messages)
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'A retry with the same key returns the same message and stores nothing new' })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'A retry with the same key returns the same message and stores nothing new',
+  })
   @ApiBody({ type: CreateMessageDto })
   @ApiOkResponse({ type: CreatedMessageView })
-  @ApiResponse({ status: 400, description: 'Malformed JSON, a body that is not a JSON object (`body_invalid`), or a malformed Idempotency-Key' })
+  @ApiResponse({
+    status: 400,
+    description: 'Malformed JSON, a body that is not a JSON object (`body_invalid`), or a malformed Idempotency-Key',
+  })
   @ApiNotFoundResponse({ description: 'Unknown handle, or a conversation the caller is not a member of' })
   @ApiResponse({ status: 409, description: 'A rare race (the Idempotency-Key expired while in use, or a microsecond hot spot): try again' })
   @ApiResponse({ status: 413, description: 'Body over 64 KB' })
   @ApiResponse({ status: 429, description: 'Over the rate limit of messages or of new conversations (`rate_limited`); see Retry-After' })
-  @ApiUnprocessableEntityResponse({ description: 'Invalid fields: every code in `errors`; or an Idempotency-Key reused for another request (`idempotency_key_reused`)' })
+  @ApiUnprocessableEntityResponse({
+    description: 'Invalid fields: every code in `errors`; or an Idempotency-Key reused for another request (`idempotency_key_reused`)',
+  })
   send(
     @CurrentUser() user: User,
     @Body() message: CreateMessageDto,

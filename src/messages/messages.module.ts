@@ -14,7 +14,11 @@ import { MessagesService } from './messages.service.js';
   providers: [
     MessagesService,
     IdempotencyService,
-    { provide: ConversationListProjector, inject: [MessagesRepository], useFactory: (repository: MessagesRepository) => new ConversationListProjector(repository) },
+    {
+      provide: ConversationListProjector,
+      inject: [MessagesRepository],
+      useFactory: (repository: MessagesRepository) => new ConversationListProjector(repository),
+    },
   ],
 })
 export class MessagesModule {}

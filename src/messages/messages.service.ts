@@ -79,7 +79,9 @@ export class MessagesService {
   async send(user: User, message: CreateMessageDto, idempotencyKey?: string): Promise<CreatedMessageView> {
     const dto = this.newMessage(user, message);
     const work = (plan?: WritePlan) =>
-      dto.message_group_uuid ? this.reply(user, dto.message_group_uuid, dto.message, plan) : this.messageUser(user, dto.handle!, dto.message, plan);
+      dto.message_group_uuid
+        ? this.reply(user, dto.message_group_uuid, dto.message, plan)
+        : this.messageUser(user, dto.handle!, dto.message, plan);
     return idempotencyKey ? this.idempotency.once(user.uuid, idempotencyKey, dto, work) : work();
   }
 
@@ -135,7 +137,9 @@ export class MessagesService {
     // Both lists show the new conversation at once; the stream projects the message again (a no-op),
     // or, should this fail, in its place.
     await this.projector.project(item).catch((error: unknown) => {
-      this.logger.warn(`conversation ${message_group_uuid}: lists not updated yet (the stream will): ${error instanceof Error ? error.message : String(error)}`);
+      this.logger.warn(
+        `conversation ${message_group_uuid}: lists not updated yet (the stream will): ${error instanceof Error ? error.message : String(error)}`,
+      );
     });
     return toCreatedView(item);
   }
@@ -173,7 +177,8 @@ export class MessagesService {
 
   /** The fields of a valid message, as the idempotency hash sees them; `cannot_message_self` needs the caller. */
   private newMessage(user: User, dto: CreateMessageDto): CreateMessageDto {
-    if (dto.handle !== undefined && dto.handle.toLowerCase() === user.handle.toLowerCase()) throw unprocessable('message', ['cannot_message_self']);
+    if (dto.handle !== undefined && dto.handle.toLowerCase() === user.handle.toLowerCase())
+      throw unprocessable('message', ['cannot_message_self']);
     return { message: dto.message, handle: dto.handle || undefined, message_group_uuid: dto.message_group_uuid || undefined };
   }
 
@@ -187,7 +192,8 @@ export class MessagesService {
  * plan of its own, and two plans would be two messages.
  */
 function assertWithinLease(plan?: WritePlan): void {
-  if (plan && Date.now() > plan.deadline) throw new ServiceUnavailableException('This attempt took too long; retry with the same Idempotency-Key');
+  if (plan && Date.now() > plan.deadline)
+    throw new ServiceUnavailableException('This attempt took too long; retry with the same Idempotency-Key');
 }
 
 /** The id a new conversation between two users gets: the same whoever writes first. */
@@ -211,4 +217,3 @@ function toMessageView(m: MessageItem): MessageView {
 function toCreatedView(m: MessageItem): CreatedMessageView {
   return { message_group_uuid: m.message_group_uuid, ...toMessageView(m) };
 }
-

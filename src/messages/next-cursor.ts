@@ -4,7 +4,9 @@ import type { PageOf } from './messages.service.js';
 const NEXT_CURSOR = 'X-Next-Cursor';
 
 /** OpenAPI's description of the header that carries the next page's cursor. */
-export const NEXT_CURSOR_HEADER = { [NEXT_CURSOR]: { description: 'Cursor of the next page; absent on the last page', schema: { type: 'string' } } };
+export const NEXT_CURSOR_HEADER = {
+  [NEXT_CURSOR]: { description: 'Cursor of the next page; absent on the last page', schema: { type: 'string' } },
+};
 
 /** The page's items as the body, its cursor (if any) in the X-Next-Cursor header. */
 export function withNextCursor<T>(res: Response, page: PageOf<T>): T[] {

@@ -19,7 +19,10 @@ export class RateLimitInterceptor implements NestInterceptor {
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const policy = this.reflector.getAllAndOverride<RateLimitPolicy | undefined>(RATE_LIMIT_POLICY, [context.getHandler(), context.getClass()]);
+    const policy = this.reflector.getAllAndOverride<RateLimitPolicy | undefined>(RATE_LIMIT_POLICY, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
     if (!policy) return next.handle();
     const request = context.switchToHttp().getRequest<Request & { user?: User }>();
     const key = request.user ? `user:${request.user.uuid}` : `ip:${request.ip ?? 'unknown'}`;

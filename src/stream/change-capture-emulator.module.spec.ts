@@ -13,14 +13,20 @@ import { ChangeCaptureEmulatorModule } from './change-capture-emulator.module.js
 
 const db = useTestTable();
 
-
 beforeAll(async () => {
   streamLogger.setLogLevel('SILENT');
 });
 
 async function startApp(streamEmulator: 'on' | 'off'): Promise<TestingModule> {
-  const config = loadConfig({ APP_ENV: 'test', DYNAMODB_ENDPOINT: db.endpoint, DDB_MESSAGE_TABLE: db.table, STREAM_EMULATOR: streamEmulator });
-  const moduleRef = await Test.createTestingModule({ imports: [ConfigModule.forRoot(config), DynamoDbModule, ChangeCaptureEmulatorModule] }).compile();
+  const config = loadConfig({
+    APP_ENV: 'test',
+    DYNAMODB_ENDPOINT: db.endpoint,
+    DDB_MESSAGE_TABLE: db.table,
+    STREAM_EMULATOR: streamEmulator,
+  });
+  const moduleRef = await Test.createTestingModule({
+    imports: [ConfigModule.forRoot(config), DynamoDbModule, ChangeCaptureEmulatorModule],
+  }).compile();
   return moduleRef.init();
 }
 

@@ -34,7 +34,8 @@ class ChangeCaptureEmulatorLifecycle implements OnModuleInit, BeforeApplicationS
     {
       provide: ChangeCaptureEmulator,
       inject: [MessagesRepository, APP_CONFIG],
-      useFactory: (repository: MessagesRepository, config: AppConfig) => new ChangeCaptureEmulator(repository, { region: config.aws.region }),
+      useFactory: (repository: MessagesRepository, config: AppConfig) =>
+        new ChangeCaptureEmulator(repository, { region: config.aws.region }),
     },
     ChangeCaptureEmulatorLifecycle,
   ],

@@ -55,18 +55,33 @@ describe('ChangeCaptureEmulator', () => {
     const { handler, batches } = recording(createStreamHandler({ repository: db.repository, logger: quiet }));
     const emulator = ChangeCaptureEmulator.attach(db.repository, { handler, logger: quiet, region: 'eu-west-1' });
 
-    const written = await db.repository.putMessage({ message_group_uuid: group, message: 'hello', sender: alice, created_at: '2024-01-01T00:00:01.000000+00:00' });
+    const written = await db.repository.putMessage({
+      message_group_uuid: group,
+      message: 'hello',
+      sender: alice,
+      created_at: '2024-01-01T00:00:01.000000+00:00',
+    });
     await emulator.drain();
     emulator.stop();
 
     const [[record]] = batches;
-    const { Item } = await db.client.send(new GetItemCommand({ TableName: db.table, Key: { pk: { S: `MSG#${group}` }, sk: { S: written.created_at } } }));
+    const { Item } = await db.client.send(
+      new GetItemCommand({ TableName: db.table, Key: { pk: { S: `MSG#${group}` }, sk: { S: written.created_at } } }),
+    );
     expect(record).toMatchObject({ eventName: 'INSERT', eventSource: 'aws:dynamodb', awsRegion: 'eu-west-1' });
-    expect(record.eventSourceARN).toMatch(new RegExp(`^arn:aws:dynamodb:eu-west-1:\\d{12}:table/${db.table}/stream/\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}$`));
-    expect(record.dynamodb).toMatchObject({ StreamViewType: 'NEW_IMAGE', Keys: { pk: { S: `MSG#${group}` }, sk: { S: written.created_at } } });
+    expect(record.eventSourceARN).toMatch(
+      new RegExp(`^arn:aws:dynamodb:eu-west-1:\\d{12}:table/${db.table}/stream/\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}$`),
+    );
+    expect(record.dynamodb).toMatchObject({
+      StreamViewType: 'NEW_IMAGE',
+      Keys: { pk: { S: `MSG#${group}` }, sk: { S: written.created_at } },
+    });
     expect(record.dynamodb!.SequenceNumber).toMatch(/^\d{21,}$/);
     expect(unmarshall(record.dynamodb!.NewImage as never)).toEqual(unmarshall(Item!));
-    expect(await listItems(group)).toEqual([['alice', 'hello'], ['bob', 'hello']]);
+    expect(await listItems(group)).toEqual([
+      ['alice', 'hello'],
+      ['bob', 'hello'],
+    ]);
   });
 
   it('delivers in write order, one handler call at a time, batches no larger than the maximum', async () => {
@@ -105,8 +120,14 @@ describe('ChangeCaptureEmulator', () => {
       expect(sks).toEqual([...sks].sort());
     }
     const newest = async (group: string) => (await db.repository.listMessages(group, { limit: 1 })).items[0].message;
-    expect(await listItems(first.group)).toEqual([['alice', await newest(first.group)], ['bob', await newest(first.group)]]);
-    expect(await listItems(second.group)).toEqual([['alice', await newest(second.group)], ['bob', await newest(second.group)]]);
+    expect(await listItems(first.group)).toEqual([
+      ['alice', await newest(first.group)],
+      ['bob', await newest(first.group)],
+    ]);
+    expect(await listItems(second.group)).toEqual([
+      ['alice', await newest(second.group)],
+      ['bob', await newest(second.group)],
+    ]);
   });
 
   it('batches the records that arrive together', async () => {
@@ -114,7 +135,9 @@ describe('ChangeCaptureEmulator', () => {
     const { handler, batches } = recording(createStreamHandler({ repository: db.repository, logger: quiet }));
     const emulator = ChangeCaptureEmulator.attach(db.repository, { handler, logger: quiet });
 
-    await Promise.all(Array.from({ length: 20 }, (_, i) => db.repository.putMessage({ message_group_uuid: group, message: `m${i}`, sender: alice })));
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => db.repository.putMessage({ message_group_uuid: group, message: `m${i}`, sender: alice })),
+    );
     await emulator.drain();
     emulator.stop();
 
@@ -135,7 +158,10 @@ describe('ChangeCaptureEmulator', () => {
     failing = () => false;
 
     expect(batches).toHaveLength(3);
-    expect(await listItems(group)).toEqual([['alice', 'eventually'], ['bob', 'eventually']]);
+    expect(await listItems(group)).toEqual([
+      ['alice', 'eventually'],
+      ['bob', 'eventually'],
+    ]);
   });
 
   it('gives up after the last attempt, logs it, and still applies the other conversations', async () => {
@@ -153,8 +179,14 @@ describe('ChangeCaptureEmulator', () => {
     failing = () => false;
 
     expect(gaveUp).toHaveBeenCalledWith('change-capture emulator gave up on records', expect.objectContaining({ attempts: 3 }));
-    expect(await listItems(broken.group)).toEqual([['alice', 'first'], ['bob', 'first']]);
-    expect(await listItems(healthy.group)).toEqual([['alice', 'fine'], ['bob', 'fine']]);
+    expect(await listItems(broken.group)).toEqual([
+      ['alice', 'first'],
+      ['bob', 'first'],
+    ]);
+    expect(await listItems(healthy.group)).toEqual([
+      ['alice', 'fine'],
+      ['bob', 'fine'],
+    ]);
   });
 
   it('delivers nothing after stop()', async () => {
@@ -167,7 +199,10 @@ describe('ChangeCaptureEmulator', () => {
     await emulator.drain();
 
     expect(batches).toEqual([]);
-    expect(await listItems(group)).toEqual([['alice', 'first'], ['bob', 'first']]);
+    expect(await listItems(group)).toEqual([
+      ['alice', 'first'],
+      ['bob', 'first'],
+    ]);
   });
 });
 
@@ -181,7 +216,10 @@ describe('openMessagesRepository with the stream emulator', () => {
     await opened.close();
 
     expect(opened.emulator?.started).toBe(false);
-    expect(await listItems(group)).toEqual([['alice', 'from a script'], ['bob', 'from a script']]);
+    expect(await listItems(group)).toEqual([
+      ['alice', 'from a script'],
+      ['bob', 'from a script'],
+    ]);
   });
 
   it('attaches no emulator when STREAM_EMULATOR is off', async () => {
@@ -193,6 +231,9 @@ describe('openMessagesRepository with the stream emulator', () => {
     await opened.close();
 
     expect(opened.emulator).toBeUndefined();
-    expect(await listItems(group)).toEqual([['alice', 'first'], ['bob', 'first']]);
+    expect(await listItems(group)).toEqual([
+      ['alice', 'first'],
+      ['bob', 'first'],
+    ]);
   });
 });

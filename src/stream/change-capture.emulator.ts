@@ -103,7 +103,10 @@ export class ChangeCaptureEmulator {
       this.queue.push({ record: this.toRecord(item), attempts: 0 });
       this.schedule();
     } catch (error) {
-      this.logger.error('change-capture emulator could not capture a message', { message_group_uuid: item.message_group_uuid, error: error as Error });
+      this.logger.error('change-capture emulator could not capture a message', {
+        message_group_uuid: item.message_group_uuid,
+        error: error as Error,
+      });
     }
   }
 

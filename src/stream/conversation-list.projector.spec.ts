@@ -102,8 +102,20 @@ describe('ConversationListProjector', () => {
 
   it('repairs duplicate list items it finds, keeping the newest, even when the message is older', async () => {
     const group = await startConversation('2024-01-05T10:00:00.000000+00:00', 'a');
-    await db.repository.putListItem({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: '2024-01-05T12:00:00.000000+00:00', message: 'c', other: bob });
-    await db.repository.putListItem({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: '2024-01-05T11:00:00.000000+00:00', message: 'b', other: bob });
+    await db.repository.putListItem({
+      owner_user_uuid: alice.uuid,
+      message_group_uuid: group,
+      last_reply_at: '2024-01-05T12:00:00.000000+00:00',
+      message: 'c',
+      other: bob,
+    });
+    await db.repository.putListItem({
+      owner_user_uuid: alice.uuid,
+      message_group_uuid: group,
+      last_reply_at: '2024-01-05T11:00:00.000000+00:00',
+      message: 'b',
+      other: bob,
+    });
 
     await projector.project({ message_group_uuid: group, created_at: '2024-01-05T10:30:00.000000+00:00', message: 'late' });
 
@@ -115,8 +127,24 @@ describe('ConversationListProjector', () => {
 
   it('replaces legacy list items (no ElectroDB identifiers, no microseconds, no offset) by time, not by string', async () => {
     const group = randomUUID();
-    await putRaw({ pk: `GRP#${alice.uuid}`, sk: '2023-04-05T18:27:03+00:00', message_group_uuid: group, message: 'old', user_uuid: bob.uuid, user_display_name: 'Bob B', user_handle: 'bob' });
-    await putRaw({ pk: `GRP#${bob.uuid}`, sk: '2023-04-05T18:27:03', message_group_uuid: group, message: 'old', user_uuid: alice.uuid, user_display_name: 'Alice A', user_handle: 'alice' });
+    await putRaw({
+      pk: `GRP#${alice.uuid}`,
+      sk: '2023-04-05T18:27:03+00:00',
+      message_group_uuid: group,
+      message: 'old',
+      user_uuid: bob.uuid,
+      user_display_name: 'Bob B',
+      user_handle: 'bob',
+    });
+    await putRaw({
+      pk: `GRP#${bob.uuid}`,
+      sk: '2023-04-05T18:27:03',
+      message_group_uuid: group,
+      message: 'old',
+      user_uuid: alice.uuid,
+      user_display_name: 'Alice A',
+      user_handle: 'alice',
+    });
 
     await projector.project({ message_group_uuid: group, created_at: '2023-04-05T18:27:03.000001+00:00', message: 'new' });
 
@@ -128,16 +156,39 @@ describe('ConversationListProjector', () => {
 
   it('treats a legacy timestamp of the same instant as already projected', async () => {
     const group = randomUUID();
-    await putRaw({ pk: `GRP#${alice.uuid}`, sk: '2023-04-05T18:27:02', message_group_uuid: group, message: 'legacy', user_uuid: bob.uuid, user_display_name: 'Bob B', user_handle: 'bob' });
-    await putRaw({ pk: `GRP#${bob.uuid}`, sk: '2023-04-05T18:27:02', message_group_uuid: group, message: 'legacy', user_uuid: alice.uuid, user_display_name: 'Alice A', user_handle: 'alice' });
+    await putRaw({
+      pk: `GRP#${alice.uuid}`,
+      sk: '2023-04-05T18:27:02',
+      message_group_uuid: group,
+      message: 'legacy',
+      user_uuid: bob.uuid,
+      user_display_name: 'Bob B',
+      user_handle: 'bob',
+    });
+    await putRaw({
+      pk: `GRP#${bob.uuid}`,
+      sk: '2023-04-05T18:27:02',
+      message_group_uuid: group,
+      message: 'legacy',
+      user_uuid: alice.uuid,
+      user_display_name: 'Alice A',
+      user_handle: 'alice',
+    });
 
-    const result = await projector.project({ message_group_uuid: group, created_at: '2023-04-05T18:27:02.000000+00:00', message: 'same instant' });
+    const result = await projector.project({
+      message_group_uuid: group,
+      created_at: '2023-04-05T18:27:02.000000+00:00',
+      message: 'same instant',
+    });
 
     expect(result.members.map((m) => [m.moved, m.last_reply_at, m.removed])).toEqual([
       [false, '2023-04-05T18:27:02', 0],
       [false, '2023-04-05T18:27:02', 0],
     ]);
-    expect(await listItems(group)).toEqual({ alice: [['2023-04-05T18:27:02', 'legacy', 'bob']], bob: [['2023-04-05T18:27:02', 'legacy', 'alice']] });
+    expect(await listItems(group)).toEqual({
+      alice: [['2023-04-05T18:27:02', 'legacy', 'bob']],
+      bob: [['2023-04-05T18:27:02', 'legacy', 'alice']],
+    });
   });
 
   it('projects a legacy message timestamp verbatim', async () => {
@@ -154,9 +205,9 @@ describe('ConversationListProjector', () => {
   it('fails, writing nothing, for a conversation whose members are not there (the stream retries the record)', async () => {
     const group = randomUUID();
 
-    await expect(projector.project({ message_group_uuid: group, created_at: '2024-01-06T00:00:00.000000+00:00', message: 'orphan' })).rejects.toThrow(
-      MembersNotFoundError,
-    );
+    await expect(
+      projector.project({ message_group_uuid: group, created_at: '2024-01-06T00:00:00.000000+00:00', message: 'orphan' }),
+    ).rejects.toThrow(MembersNotFoundError);
 
     expect(await listItems(group)).toEqual({});
     expect(await db.repository.listMembers(group)).toEqual([]);
@@ -165,7 +216,11 @@ describe('ConversationListProjector', () => {
   it('converges when 40 projections of one conversation run at once: one item per member, the newest message', async () => {
     const group = await startConversation('2024-02-01T00:00:00.000000+00:00');
     const base = parseTimestamp('2024-02-01T00:00:01.000000+00:00')!;
-    const messages = Array.from({ length: 40 }, (_, i) => ({ message_group_uuid: group, created_at: formatTimestamp(base + i * 1000), message: `m${i}` }));
+    const messages = Array.from({ length: 40 }, (_, i) => ({
+      message_group_uuid: group,
+      created_at: formatTimestamp(base + i * 1000),
+      message: `m${i}`,
+    }));
 
     await Promise.all([...messages].reverse().map((m) => projector.project(m)));
 
@@ -215,14 +270,28 @@ describe('ConversationListProjector with member items', () => {
   async function newConversation(): Promise<string> {
     const group = randomUUID();
     days.set(group, days.size + 1);
-    await db.repository.putMember({ message_group_uuid: group, owner_user_uuid: alice.uuid, user_uuid: bob.uuid, user_display_name: bob.display_name, user_handle: bob.handle });
-    await db.repository.putMember({ message_group_uuid: group, owner_user_uuid: bob.uuid, user_uuid: alice.uuid, user_display_name: alice.display_name, user_handle: alice.handle });
+    await db.repository.putMember({
+      message_group_uuid: group,
+      owner_user_uuid: alice.uuid,
+      user_uuid: bob.uuid,
+      user_display_name: bob.display_name,
+      user_handle: bob.handle,
+    });
+    await db.repository.putMember({
+      message_group_uuid: group,
+      owner_user_uuid: bob.uuid,
+      user_uuid: alice.uuid,
+      user_display_name: alice.display_name,
+      user_handle: alice.handle,
+    });
     return group;
   }
 
   const message = (group: string, second: number, text: string, sender: UserRef = alice) => ({
     message_group_uuid: group,
-    created_at: formatTimestamp(parseTimestamp('2024-07-01T00:00:00.000000+00:00')! + ((days.get(group) ?? 0) * 86_400 + second) * 1_000_000),
+    created_at: formatTimestamp(
+      parseTimestamp('2024-07-01T00:00:00.000000+00:00')! + ((days.get(group) ?? 0) * 86_400 + second) * 1_000_000,
+    ),
     message: text,
     user_uuid: sender.uuid,
     user_display_name: sender.display_name,
@@ -239,7 +308,10 @@ describe('ConversationListProjector with member items', () => {
 
     await faulty.project(message(group, 1, 'hello'));
 
-    expect(await listItems(group)).toEqual({ alice: [[message(group, 1, '').created_at, 'hello', 'bob']], bob: [[message(group, 1, '').created_at, 'hello', 'alice']] });
+    expect(await listItems(group)).toEqual({
+      alice: [[message(group, 1, '').created_at, 'hello', 'bob']],
+      bob: [[message(group, 1, '').created_at, 'hello', 'alice']],
+    });
     expect(indexReads).toBe(0);
     expect((await db.repository.listMembers(group)).map((m) => [m.pending, m.stale, m.group_sk])).toEqual([
       [undefined, undefined, message(group, 1, '').created_at],
@@ -279,7 +351,7 @@ describe('ConversationListProjector with member items', () => {
     ]);
   });
 
-  it('shows the other member\'s new name once they write again', async () => {
+  it("shows the other member's new name once they write again", async () => {
     const group = await newConversation();
     await faulty.project(message(group, 1, 'hi', alice));
     const renamed = { ...bob, display_name: 'Robert B', handle: 'robert' };
@@ -288,13 +360,21 @@ describe('ConversationListProjector with member items', () => {
 
     const [item] = (await db.repository.listConversations(alice.uuid, { limit: 100 })).items.filter((g) => g.message_group_uuid === group);
     expect([item.user_display_name, item.user_handle, item.message]).toEqual(['Robert B', 'robert', 'call me Robert']);
-    const [bobsItem] = (await db.repository.listConversations(bob.uuid, { limit: 100 })).items.filter((g) => g.message_group_uuid === group);
+    const [bobsItem] = (await db.repository.listConversations(bob.uuid, { limit: 100 })).items.filter(
+      (g) => g.message_group_uuid === group,
+    );
     expect(bobsItem.user_handle).toBe('alice');
   });
 
-  it('builds member items once from an older conversation\'s list items, duplicates marked stale and deleted', async () => {
+  it("builds member items once from an older conversation's list items, duplicates marked stale and deleted", async () => {
     const group = await startConversation('2024-07-02T00:00:00.000000+00:00');
-    await db.repository.putListItem({ owner_user_uuid: alice.uuid, message_group_uuid: group, last_reply_at: '2024-07-02T00:00:01.000000+00:00', message: 'dup', other: bob });
+    await db.repository.putListItem({
+      owner_user_uuid: alice.uuid,
+      message_group_uuid: group,
+      last_reply_at: '2024-07-02T00:00:01.000000+00:00',
+      message: 'dup',
+      other: bob,
+    });
     days.set(group, 30); // its messages a month later
 
     const result = await faulty.project(message(group, 10, 'later'));

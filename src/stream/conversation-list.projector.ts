@@ -23,7 +23,9 @@ export interface ConversationProjection {
 /** A conversation has two members; fewer means its member items are not (all) there yet. */
 export class MembersNotFoundError extends Error {
   constructor(message_group_uuid: string, found: number) {
-    super(`conversation ${message_group_uuid}: ${found} member(s) found, 2 expected (member items, or list items for an older conversation)`);
+    super(
+      `conversation ${message_group_uuid}: ${found} member(s) found, 2 expected (member items, or list items for an older conversation)`,
+    );
     this.name = 'MembersNotFoundError';
   }
 }
@@ -91,7 +93,9 @@ export class ConversationListProjector {
       const removed = (await this.complete(advanced)) ?? 0;
       return { owner_user_uuid: member.owner_user_uuid, moved: true, last_reply_at: message.created_at, removed };
     }
-    throw new Error(`conversation ${member.message_group_uuid}: member ${member.owner_user_uuid} changed ${MAX_CONFLICTS} times under the projection`);
+    throw new Error(
+      `conversation ${member.message_group_uuid}: member ${member.owner_user_uuid} changed ${MAX_CONFLICTS} times under the projection`,
+    );
   }
 
   /**
@@ -158,7 +162,9 @@ export async function buildMembersFromListItems(
   }
   await Promise.all(
     [...byOwner].map(([owner_user_uuid, items]) => {
-      const [newest, ...older] = items.sort((a, b) => compareTimestamps(b.last_reply_at, a.last_reply_at) || (a.last_reply_at < b.last_reply_at ? 1 : -1));
+      const [newest, ...older] = items.sort(
+        (a, b) => compareTimestamps(b.last_reply_at, a.last_reply_at) || (a.last_reply_at < b.last_reply_at ? 1 : -1),
+      );
       return repository.putMember({
         message_group_uuid,
         owner_user_uuid,

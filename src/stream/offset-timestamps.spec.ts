@@ -20,15 +20,34 @@ const quiet = new Logger({ logLevel: 'SILENT' });
 /** Both members' list items as the original tools wrote them (no ElectroDB identifiers). */
 async function startConversation(at: string): Promise<{ group: string; alice: UserRef; bob: UserRef }> {
   const [group, alice, bob] = [randomUUID(), testUser('alice'), testUser('bob')];
-  for (const [owner, other] of [[alice, bob], [bob, alice]]) {
-    await putRaw({ pk: `GRP#${owner.uuid}`, sk: at, message_group_uuid: group, message: 'first', user_uuid: other.uuid, user_display_name: other.display_name, user_handle: other.handle });
+  for (const [owner, other] of [
+    [alice, bob],
+    [bob, alice],
+  ]) {
+    await putRaw({
+      pk: `GRP#${owner.uuid}`,
+      sk: at,
+      message_group_uuid: group,
+      message: 'first',
+      user_uuid: other.uuid,
+      user_display_name: other.display_name,
+      user_handle: other.handle,
+    });
   }
   return { group, alice, bob };
 }
 
 /** A message item as the original tools wrote it. */
 function rawMessage(group: string, sk: string, text: string, sender: UserRef) {
-  return { pk: `MSG#${group}`, sk, message_uuid: randomUUID(), message: text, user_uuid: sender.uuid, user_display_name: sender.display_name, user_handle: sender.handle };
+  return {
+    pk: `MSG#${group}`,
+    sk,
+    message_uuid: randomUUID(),
+    message: text,
+    user_uuid: sender.uuid,
+    user_display_name: sender.display_name,
+    user_handle: sender.handle,
+  };
 }
 
 async function putRaw(item: Record<string, unknown>): Promise<void> {
@@ -50,7 +69,11 @@ describe('projecting messages stamped with a local offset', () => {
   it('moves both lists forward to a -05:00 message that is newer by instant (ConversationListProjector)', async () => {
     const { group, alice } = await startConversation('2023-03-28T21:00:00.000000+00:00');
 
-    const result = await new ConversationListProjector(db.repository).project({ message_group_uuid: group, created_at: '2023-03-28T16:02:11.141577-05:00', message: 'from New York' });
+    const result = await new ConversationListProjector(db.repository).project({
+      message_group_uuid: group,
+      created_at: '2023-03-28T16:02:11.141577-05:00',
+      message: 'from New York',
+    });
 
     expect(result.members.map((m) => m.moved)).toEqual([true, true]);
     expect(await listItems(group, alice)).toEqual(bothAt('2023-03-28T16:02:11.141577-05:00', 'from New York'));
@@ -71,7 +94,9 @@ describe('projecting messages stamped with a local offset', () => {
     const { group, alice, bob } = await startConversation('2023-03-28T16:02:11-05:00');
     const handler = createStreamHandler({ repository: db.repository, logger: quiet });
 
-    const response = await handler(eventOf(streamRecord('INSERT', rawMessage(group, '2023-03-28T20:00:00.000000+00:00', 'late delivery', bob))));
+    const response = await handler(
+      eventOf(streamRecord('INSERT', rawMessage(group, '2023-03-28T20:00:00.000000+00:00', 'late delivery', bob))),
+    );
 
     expect(response).toEqual({ batchItemFailures: [] });
     expect(await listItems(group, alice)).toEqual(bothAt('2023-03-28T16:02:11-05:00', 'first'));

@@ -60,11 +60,31 @@ describe('stream handler', () => {
     const group = await startConversation();
     commands.reset();
     const image = messageImage({ group, sk: at(2), text: 'edited' });
-    const groupItem = { pk: `GRP#${randomUUID()}`, sk: at(3), message_group_uuid: group, message: 'x', user_uuid: randomUUID(), user_display_name: 'Bob B', user_handle: 'bob' };
-    const memberItem = { pk: `MSG#${group}`, sk: `MEMBER#${randomUUID()}`, user_uuid: randomUUID(), user_display_name: 'Bob B', user_handle: 'bob', version: 0 };
+    const groupItem = {
+      pk: `GRP#${randomUUID()}`,
+      sk: at(3),
+      message_group_uuid: group,
+      message: 'x',
+      user_uuid: randomUUID(),
+      user_display_name: 'Bob B',
+      user_handle: 'bob',
+    };
+    const memberItem = {
+      pk: `MSG#${group}`,
+      sk: `MEMBER#${randomUUID()}`,
+      user_uuid: randomUUID(),
+      user_display_name: 'Bob B',
+      user_handle: 'bob',
+      version: 0,
+    };
 
     const response = await handler(
-      eventOf(streamRecord('MODIFY', image), streamRecord('REMOVE', image), streamRecord('INSERT', groupItem), streamRecord('INSERT', memberItem)),
+      eventOf(
+        streamRecord('MODIFY', image),
+        streamRecord('REMOVE', image),
+        streamRecord('INSERT', groupItem),
+        streamRecord('INSERT', memberItem),
+      ),
     );
 
     expect(response).toEqual({ batchItemFailures: [] });
@@ -74,7 +94,15 @@ describe('stream handler', () => {
 
   it('projects messages written by the original tools: no ElectroDB identifiers, a timestamp without offset', async () => {
     const group = await startConversation('2023-04-05T18:00:00+00:00');
-    const legacy = { pk: `MSG#${group}`, sk: '2023-04-05T18:27:02.123456', message_uuid: randomUUID(), message: 'legacy', user_uuid: alice.uuid, user_display_name: 'Alice A', user_handle: 'alice' };
+    const legacy = {
+      pk: `MSG#${group}`,
+      sk: '2023-04-05T18:27:02.123456',
+      message_uuid: randomUUID(),
+      message: 'legacy',
+      user_uuid: alice.uuid,
+      user_display_name: 'Alice A',
+      user_handle: 'alice',
+    };
 
     const response = await handler(eventOf(streamRecord('INSERT', legacy)));
 

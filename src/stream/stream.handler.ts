@@ -118,7 +118,11 @@ function projectAll(projector: ConversationListProjector, messages: ProjectedMes
       projector.project(message).then(
         (projection): Outcome => ({ ok: true, projection }),
         (error: unknown): Outcome => {
-          logger.error('projection failed', { message_group_uuid: message.message_group_uuid, sk: message.created_at, error: error as Error });
+          logger.error('projection failed', {
+            message_group_uuid: message.message_group_uuid,
+            sk: message.created_at,
+            error: error as Error,
+          });
           return { ok: false, error };
         },
       ),

@@ -65,7 +65,9 @@ describe('handles, compared ignoring case', () => {
   });
 
   it('is enforced by the database: a second handle that differs only in case is refused', async () => {
-    await expect(sql("INSERT INTO public.users (handle, display_name, email) VALUES ('BAYKO', 'Impostor', 'x@evil.example')")).rejects.toMatchObject({
+    await expect(
+      sql("INSERT INTO public.users (handle, display_name, email) VALUES ('BAYKO', 'Impostor', 'x@evil.example')"),
+    ).rejects.toMatchObject({
       code: '23505',
       constraint: 'users_handle_lower_key',
     });
@@ -83,7 +85,9 @@ describe('handles, compared ignoring case', () => {
       try {
         // Two rows would be read faster without the index: ask the planner for its indexed plan.
         await client.query('SET enable_seqscan = off');
-        const plan = (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${text}`, parameters)).rows.map((r) => r['QUERY PLAN']).join('\n');
+        const plan = (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${text}`, parameters)).rows
+          .map((r) => r['QUERY PLAN'])
+          .join('\n');
         expect(plan).toContain('users_handle_lower_key');
       } finally {
         await client.end();
@@ -100,6 +104,8 @@ describe('setCognitoUserId', () => {
     await expect(users.setCognitoUserId(carol.uuid, 'sub-1', null)).resolves.toBe(true);
     await expect(users.setCognitoUserId(carol.uuid, 'sub-2', null)).resolves.toBe(false);
     await expect(users.setCognitoUserId(carol.uuid, 'sub-2', 'sub-1')).resolves.toBe(true);
-    await expect(sql('SELECT cognito_user_id FROM public.users WHERE uuid = $1', [carol.uuid])).resolves.toEqual([{ cognito_user_id: 'sub-2' }]);
+    await expect(sql('SELECT cognito_user_id FROM public.users WHERE uuid = $1', [carol.uuid])).resolves.toEqual([
+      { cognito_user_id: 'sub-2' },
+    ]);
   });
 });

@@ -15,7 +15,15 @@ import { startApiStack, type ApiStack, type TestUser } from '../support/api-stac
  */
 const CHROMIUM = '/usr/bin/chromium';
 /** Flags for a headless chromium on a machine without network or GPU (see .ci/run). */
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 let stack: ApiStack;
 let api: string;
@@ -29,8 +37,11 @@ let token: string;
 let group: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium), as .ci/run does`);
-  pages = createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/html' }).end('<!doctype html><title>Cruddur</title><p>page</p>'));
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium), as .ci/run does`);
+  pages = createServer((_req, res) =>
+    res.writeHead(200, { 'Content-Type': 'text/html' }).end('<!doctype html><title>Cruddur</title><p>page</p>'),
+  );
   await new Promise<void>((resolve) => pages.listen(0, '127.0.0.1', resolve));
   const pagePort = (pages.address() as AddressInfo).port;
   // One page server, two origins: the browser tells them apart by host name.
@@ -42,7 +53,10 @@ beforeAll(async () => {
   [alice, bob] = await Promise.all([stack.createUser(), stack.createUser()]);
   token = await stack.accessToken(alice);
   for (const message of ['one', 'two', 'three']) {
-    const res = await request(stack.app.getHttpServer()).post('/api/messages').set('Authorization', `Bearer ${token}`).send({ message, handle: bob.handle });
+    const res = await request(stack.app.getHttpServer())
+      .post('/api/messages')
+      .set('Authorization', `Bearer ${token}`)
+      .send({ message, handle: bob.handle });
     group = res.body.message_group_uuid;
   }
   await stack.app.get(ChangeCaptureEmulator).drain();
@@ -68,7 +82,11 @@ interface Seen {
 }
 
 /** fetch() inside the page: what the page's script can see of the answer, or the error it gets. */
-function fetchInPage(page: Page, url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Seen | { error: string }> {
+function fetchInPage(
+  page: Page,
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<Seen | { error: string }> {
   return page.evaluate(
     async ({ url, init }) => {
       try {
@@ -83,7 +101,7 @@ function fetchInPage(page: Page, url: string, init: { method?: string; headers?:
 }
 
 describe('the API called from a browser page on another origin', () => {
-  it('lists the caller\'s conversations', async () => {
+  it("lists the caller's conversations", async () => {
     const page = await pageAt(allowedOrigin);
 
     const seen = await fetchInPage(page, `${api}/message_groups`, { headers: { Authorization: `Bearer ${token}` } });
@@ -96,7 +114,9 @@ describe('the API called from a browser page on another origin', () => {
     const headers = { Authorization: `Bearer ${token}` };
 
     const first = (await fetchInPage(page, `${api}/messages/${group}?limit=2`, { headers })) as Seen;
-    const second = (await fetchInPage(page, `${api}/messages/${group}?limit=2&cursor=${encodeURIComponent(first.next ?? '')}`, { headers })) as Seen;
+    const second = (await fetchInPage(page, `${api}/messages/${group}?limit=2&cursor=${encodeURIComponent(first.next ?? '')}`, {
+      headers,
+    })) as Seen;
 
     expect(first).toMatchObject({ status: 200, body: [{ message: 'two' }, { message: 'three' }], next: expect.any(String) });
     expect(second).toMatchObject({ status: 200, body: [{ message: 'one' }], next: null });
@@ -139,16 +159,26 @@ describe('the preflight answer', () => {
   it('allows the three request headers, exposes the cursor and is cached for ten minutes', async () => {
     const res = await request(stack.app.getHttpServer())
       .options('/api/messages')
-      .set({ Origin: allowedOrigin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization,content-type,idempotency-key' });
+      .set({
+        Origin: allowedOrigin,
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'authorization,content-type,idempotency-key',
+      });
 
     expect(res.status).toBe(204);
     expect(res.headers['access-control-allow-origin']).toBe(allowedOrigin);
-    expect(res.headers['access-control-allow-headers']?.toLowerCase().split(',')).toEqual(['authorization', 'content-type', 'idempotency-key']);
+    expect(res.headers['access-control-allow-headers']?.toLowerCase().split(',')).toEqual([
+      'authorization',
+      'content-type',
+      'idempotency-key',
+    ]);
     expect(res.headers['access-control-max-age']).toBe('600');
   });
 
   it('exposes X-Next-Cursor and Retry-After on answers', async () => {
-    const res = await request(stack.app.getHttpServer()).get('/api/message_groups').set({ Origin: allowedOrigin, Authorization: `Bearer ${token}` });
+    const res = await request(stack.app.getHttpServer())
+      .get('/api/message_groups')
+      .set({ Origin: allowedOrigin, Authorization: `Bearer ${token}` });
 
     expect(res.headers['access-control-expose-headers']).toBe('X-Next-Cursor,Retry-After');
   });

@@ -25,16 +25,24 @@ let cases = 0;
 
 beforeAll(async () => {
   stack = await ServiceStack.start();
-  const [ann, ben, cat, dan] = await Promise.all(['ann', 'ben', 'cat', 'dan'].map((n) => stack.createUser(`${n}${randomUUID().slice(0, 6)}`)));
+  const [ann, ben, cat, dan] = await Promise.all(
+    ['ann', 'ben', 'cat', 'dan'].map((n) => stack.createUser(`${n}${randomUUID().slice(0, 6)}`)),
+  );
   people = { ann, ben, cat, dan };
   eve = await stack.createUser(`eve${randomUUID().slice(0, 6)}`, { inPostgres: false });
   for (const user of [ann, ben, cat, dan, eve]) tokens.set(user.uuid, await stack.accessToken(user));
-  for (const [a, b] of [[ann, ben], [ann, cat], [ben, cat]]) {
+  for (const [a, b] of [
+    [ann, ben],
+    [ann, cat],
+    [ben, cat],
+  ]) {
     const messages: string[] = [];
     let group = '';
     for (let i = 0; i < 5; i++) {
       const from = i % 2 ? b : a;
-      const body = group ? { message: `${a.handle}-${b.handle} #${i}`, message_group_uuid: group } : { message: `${a.handle}-${b.handle} #${i}`, handle: b.handle };
+      const body = group
+        ? { message: `${a.handle}-${b.handle} #${i}`, message_group_uuid: group }
+        : { message: `${a.handle}-${b.handle} #${i}`, handle: b.handle };
       const res = await stack.api.post('/api/messages', tokens.get(from.uuid), body);
       expect(res.status).toBe(200);
       group = (res.body as { message_group_uuid: string }).message_group_uuid;
@@ -57,7 +65,11 @@ const members = () => Object.values(people);
 const auth = (user: StackUser) => tokens.get(user.uuid);
 
 /** Every page of a list, following X-Next-Cursor. */
-async function allPages(path: string, token: string | undefined, limit: number): Promise<{ statuses: number[]; items: Record<string, string>[]; last: ApiResponse }> {
+async function allPages(
+  path: string,
+  token: string | undefined,
+  limit: number,
+): Promise<{ statuses: number[]; items: Record<string, string>[]; last: ApiResponse }> {
   const statuses: number[] = [];
   const items: Record<string, string>[] = [];
   let cursor: string | undefined;
@@ -77,7 +89,7 @@ function leakUnless(ok: boolean): void {
   if (!ok) leaks++;
 }
 
-describe('other users\' tokens', () => {
+describe("other users' tokens", () => {
   it('show each user exactly their own conversations, page by page', async () => {
     for (const user of members()) {
       const { statuses, items } = await allPages('/api/message_groups', auth(user), 1);
@@ -100,10 +112,15 @@ describe('other users\' tokens', () => {
     expect(isCleanErrorBody(unknown)).toBe(true);
 
     for (const conversation of conversations) {
-      const memberCursor = String((await stack.api.get(`/api/messages/${conversation.group}?limit=2`, auth(conversation.members[0]))).headers['x-next-cursor']);
+      const memberCursor = String(
+        (await stack.api.get(`/api/messages/${conversation.group}?limit=2`, auth(conversation.members[0]))).headers['x-next-cursor'],
+      );
       for (const user of members()) {
         const { statuses, items, last } = await allPages(`/api/messages/${conversation.group}`, auth(user), 2);
-        const withCursor = await stack.api.get(`/api/messages/${conversation.group}?limit=2&cursor=${encodeURIComponent(memberCursor)}`, auth(user));
+        const withCursor = await stack.api.get(
+          `/api/messages/${conversation.group}?limit=2&cursor=${encodeURIComponent(memberCursor)}`,
+          auth(user),
+        );
         if (conversation.members.includes(user)) {
           expect(statuses.every((s) => s === 200)).toBe(true);
           expect(items.map((m) => m.uuid)).toEqual(expect.arrayContaining(conversation.messages));
@@ -120,7 +137,7 @@ describe('other users\' tokens', () => {
     }
   });
 
-  it('let only members post in a conversation; a non-member\'s post is refused like one to a conversation that does not exist, and stores nothing', async () => {
+  it("let only members post in a conversation; a non-member's post is refused like one to a conversation that does not exist, and stores nothing", async () => {
     const before = await auditTable(stack.repository);
     const unknown = await stack.api.post('/api/messages', auth(people.dan), { message: 'to nowhere', message_group_uuid: randomUUID() });
 
@@ -138,24 +155,45 @@ describe('other users\' tokens', () => {
     expect(after.groups).toHaveLength(before.groups.length);
   });
 
-  it('do not accept another user\'s conversations cursor', async () => {
+  it("do not accept another user's conversations cursor", async () => {
     const annCursor = String((await stack.api.get('/api/message_groups?limit=1', auth(people.ann))).headers['x-next-cursor']);
 
     for (const user of members().filter((u) => u !== people.ann)) {
       const res = await stack.api.get(`/api/message_groups?limit=1&cursor=${encodeURIComponent(annCursor)}`, auth(user));
       leakUnless(res.status === 400);
-      expect({ status: res.status, errors: (res.body as { errors?: string[] }).errors }).toEqual({ status: 400, errors: ['cursor_invalid'] });
+      expect({ status: res.status, errors: (res.body as { errors?: string[] }).errors }).toEqual({
+        status: 400,
+        errors: ['cursor_invalid'],
+      });
     }
   });
 
-  it('do not share Idempotency-Keys: another user\'s key returns their own new message, never the first user\'s', async () => {
+  it("do not share Idempotency-Keys: another user's key returns their own new message, never the first user's", async () => {
     const key = `shared-${randomUUID()}`;
     const [annBen] = conversations;
-    const first = await stack.api.post('/api/messages', auth(people.ann), { message: 'ann keyed', message_group_uuid: annBen.group }, { 'idempotency-key': key });
-    const cat = await stack.api.post('/api/messages', auth(people.cat), { message: 'cat keyed', handle: people.dan.handle }, { 'idempotency-key': key });
-    const benSame = await stack.api.post('/api/messages', auth(people.ben), { message: 'ann keyed', message_group_uuid: annBen.group }, { 'idempotency-key': key });
+    const first = await stack.api.post(
+      '/api/messages',
+      auth(people.ann),
+      { message: 'ann keyed', message_group_uuid: annBen.group },
+      { 'idempotency-key': key },
+    );
+    const cat = await stack.api.post(
+      '/api/messages',
+      auth(people.cat),
+      { message: 'cat keyed', handle: people.dan.handle },
+      { 'idempotency-key': key },
+    );
+    const benSame = await stack.api.post(
+      '/api/messages',
+      auth(people.ben),
+      { message: 'ann keyed', message_group_uuid: annBen.group },
+      { 'idempotency-key': key },
+    );
 
-    leakUnless((cat.body as { uuid: string }).uuid !== (first.body as { uuid: string }).uuid && (benSame.body as { uuid: string }).uuid !== (first.body as { uuid: string }).uuid);
+    leakUnless(
+      (cat.body as { uuid: string }).uuid !== (first.body as { uuid: string }).uuid &&
+        (benSame.body as { uuid: string }).uuid !== (first.body as { uuid: string }).uuid,
+    );
     expect([first.status, cat.status, benSame.status]).toEqual([200, 200, 200]);
     expect(cat.body).toMatchObject({ handle: people.cat.handle, message: 'cat keyed' });
     expect(cat.body).not.toMatchObject({ message_group_uuid: annBen.group });
@@ -172,7 +210,7 @@ describe('forged, expired, id and otherwise invalid tokens', () => {
     const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
     const invalid: Record<string, string> = {
       'forged (another key)': signJwt(claims, foreignSigningKey()),
-      'expired': signJwt({ ...claims, iat: 1_600_000_000, exp: 1_600_003_600 }, emulatorKey),
+      expired: signJwt({ ...claims, iat: 1_600_000_000, exp: 1_600_003_600 }, emulatorKey),
       'id token': await stack.idToken(ann),
       'another app client': await stack.otherClientAccessToken(ann),
       'another issuer': signJwt({ ...claims, iss: 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other' }, emulatorKey),
@@ -185,10 +223,13 @@ describe('forged, expired, id and otherwise invalid tokens', () => {
     const routes: Record<string, (token: string) => Promise<ApiResponse>> = {
       'GET /api/message_groups': (t) => stack.api.get('/api/message_groups', t),
       'GET /api/messages/:uuid': (t) => stack.api.get(`/api/messages/${annBen.group}`, t),
-      'GET /api/messages/:uuid?cursor': (t) => stack.api.get(`/api/messages/${annBen.group}?limit=2&cursor=${encodeURIComponent(cursor)}`, t),
-      'POST /api/messages (reply)': (t) => stack.api.post('/api/messages', t, { message: 'forged reply', message_group_uuid: annBen.group }),
+      'GET /api/messages/:uuid?cursor': (t) =>
+        stack.api.get(`/api/messages/${annBen.group}?limit=2&cursor=${encodeURIComponent(cursor)}`, t),
+      'POST /api/messages (reply)': (t) =>
+        stack.api.post('/api/messages', t, { message: 'forged reply', message_group_uuid: annBen.group }),
       'POST /api/messages (to a handle)': (t) => stack.api.post('/api/messages', t, { message: 'forged start', handle: people.dan.handle }),
-      'POST /api/messages (with a key)': (t) => stack.api.post('/api/messages', t, { message: 'forged keyed', handle: people.dan.handle }, { 'idempotency-key': 'forged' }),
+      'POST /api/messages (with a key)': (t) =>
+        stack.api.post('/api/messages', t, { message: 'forged keyed', handle: people.dan.handle }, { 'idempotency-key': 'forged' }),
     };
     const before = await auditTable(stack.repository);
 

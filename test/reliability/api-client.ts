@@ -53,23 +53,26 @@ export class ApiClient {
     const payload = req.body === undefined ? undefined : raw ? (req.body as string | Buffer) : JSON.stringify(req.body);
     const headers = { ...(req.body !== undefined && !raw ? { 'content-type': 'application/json' } : {}), ...req.headers };
     return new Promise<ApiResponse>((resolve, reject) => {
-      const outgoing = request({ host: this.host, port: this.port, method: req.method ?? 'GET', path: req.path, headers, agent: this.agent }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
-        res.on('end', () => {
-          const status = res.statusCode ?? 0;
-          this.statuses.set(status, (this.statuses.get(status) ?? 0) + 1);
-          const text = Buffer.concat(chunks).toString('utf8');
-          let body: unknown;
-          try {
-            body = text ? JSON.parse(text) : undefined;
-          } catch {
-            body = undefined;
-          }
-          resolve({ status, headers: res.headers, text, body });
-        });
-      });
+      const outgoing = request(
+        { host: this.host, port: this.port, method: req.method ?? 'GET', path: req.path, headers, agent: this.agent },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('error', reject);
+          res.on('end', () => {
+            const status = res.statusCode ?? 0;
+            this.statuses.set(status, (this.statuses.get(status) ?? 0) + 1);
+            const text = Buffer.concat(chunks).toString('utf8');
+            let body: unknown;
+            try {
+              body = text ? JSON.parse(text) : undefined;
+            } catch {
+              body = undefined;
+            }
+            resolve({ status, headers: res.headers, text, body });
+          });
+        },
+      );
       outgoing.on('error', reject);
       outgoing.end(payload);
     });
@@ -79,7 +82,12 @@ export class ApiClient {
     return this.send({ path, headers: { ...bearer(token), ...headers } });
   }
 
-  post(path: string, token: string | undefined, body: object | string | Buffer, headers: Record<string, string> = {}): Promise<ApiResponse> {
+  post(
+    path: string,
+    token: string | undefined,
+    body: object | string | Buffer,
+    headers: Record<string, string> = {},
+  ): Promise<ApiResponse> {
     return this.send({ method: 'POST', path, headers: { ...bearer(token), ...headers }, body });
   }
 

@@ -42,7 +42,14 @@ afterAll(async () => {
   const groups = ['projector faults', 'dynalite crash', 'dynalite close', 'postgres outage'];
   const sum = (names: string[]) => groups.reduce((n, g) => n + names.reduce((m, name) => m + figures.get(g, name), 0), 0);
   figures.set('totals', 'requests', stack?.api.requests ?? 0);
-  figures.set('totals', 'faults injected', sum(['faults injected']) + figures.get('dynalite restarts', 'kills') + figures.get('dynalite restarts', 'graceful stops') + figures.get('postgres outage', 'cuts'));
+  figures.set(
+    'totals',
+    'faults injected',
+    sum(['faults injected']) +
+      figures.get('dynalite restarts', 'kills') +
+      figures.get('dynalite restarts', 'graceful stops') +
+      figures.get('postgres outage', 'cuts'),
+  );
   figures.set('totals', 'losses found', sum(['lost', 'duplicated', 'table problems', 'orphan group items']));
   figures.print();
 });
@@ -133,8 +140,12 @@ async function auditOutcomes(outcomes: Outcome[], group: string) {
   const stored = new Map(audit.messages.map((m) => [m.message_uuid, m]));
   const byText = new Map<string, number>();
   for (const m of audit.messages) byText.set(m.message, (byText.get(m.message) ?? 0) + 1);
-  const lost = outcomes.filter((o) => !o.created || stored.get(o.created.uuid)?.sk !== o.created.created_at || stored.get(o.created.uuid)?.message !== o.text);
-  const duplicated = outcomes.filter((o) => (byText.get(o.text) ?? 0) > 1).map((o) => `${o.text} (stored ${byText.get(o.text)}×, statuses ${o.statuses.join(' ')})`);
+  const lost = outcomes.filter(
+    (o) => !o.created || stored.get(o.created.uuid)?.sk !== o.created.created_at || stored.get(o.created.uuid)?.message !== o.text,
+  );
+  const duplicated = outcomes
+    .filter((o) => (byText.get(o.text) ?? 0) > 1)
+    .map((o) => `${o.text} (stored ${byText.get(o.text)}×, statuses ${o.statuses.join(' ')})`);
   const problems = settledTableProblems(audit);
   figures.add(group, 'messages acknowledged', outcomes.filter((o) => o.created).length);
   figures.add(group, 'lost', lost.length);
@@ -148,7 +159,13 @@ async function auditOutcomes(outcomes: Outcome[], group: string) {
  * it is down, `during()` probes; `up()` once every sender still running has been refused and the
  * probes are done. Senders refused meanwhile wait for `recovered`.
  */
-function faultWindow(options: { startAfter: number; senders: number; down: () => Promise<void>; during: () => Promise<void>; up: () => Promise<void> }) {
+function faultWindow(options: {
+  startAfter: number;
+  senders: number;
+  down: () => Promise<void>;
+  during: () => Promise<void>;
+  up: () => Promise<void>;
+}) {
   let acknowledged = 0;
   let state: 'before' | 'down' | 'up' = 'before';
   const blocked = new Set<number>();
@@ -209,7 +226,9 @@ describe('the projector failing on random records', () => {
 
     expect(outcomes.every((o) => o.statuses.join() === '200')).toBe(true);
     expect(injected).toBeGreaterThan(20);
-    expect(Object.keys(after.faultsByCommand).sort()).toEqual(expect.arrayContaining(['DeleteItemCommand', 'PutItemCommand', 'QueryCommand']));
+    expect(Object.keys(after.faultsByCommand).sort()).toEqual(
+      expect.arrayContaining(['DeleteItemCommand', 'PutItemCommand', 'QueryCommand']),
+    );
     expect(after.logged['error: change-capture emulator gave up on records']).toBeUndefined();
     expect(lost).toEqual([]);
     expect(duplicated).toEqual([]);
@@ -231,7 +250,10 @@ describe.each([
     const messagesPerSender = 15;
     const inFlightAtFault: Promise<ApiResponse>[] = [];
     const newcomerPost = (i: number) =>
-      stack.api.post('/api/messages', tokens.get(newcomers[i].uuid), { message: `${prefix} newcomer ${i}`, handle: newcomers[i + 1].handle });
+      stack.api.post('/api/messages', tokens.get(newcomers[i].uuid), {
+        message: `${prefix} newcomer ${i}`,
+        handle: newcomers[i + 1].handle,
+      });
     const window = faultWindow({
       startAfter: (conversations.length * sendersPerConversation * messagesPerSender) / 4,
       senders: conversations.length * sendersPerConversation,
@@ -256,9 +278,18 @@ describe.each([
     const inFlight = await Promise.all(inFlightAtFault);
     const { audit, lost, duplicated, problems } = await auditOutcomes(outcomes, `dynalite ${how}`);
     const refused = outcomes.reduce((n, o) => n + o.statuses.filter((s) => s === 503).length, 0);
-    figures.add(`dynalite ${how}`, '503 answers', refused + Object.values(probes).flat().filter((s) => s === 503).length);
+    figures.add(
+      `dynalite ${how}`,
+      '503 answers',
+      refused +
+        Object.values(probes)
+          .flat()
+          .filter((s) => s === 503).length,
+    );
     const failedNewcomers = [0, 2, 4, 6].filter((i) => (i < 4 ? inFlight[i / 2].status : probes['new conversation'][i / 2 - 2]) !== 200);
-    const orphans = audit.groups.filter((g) => failedNewcomers.some((i) => g.owner === newcomers[i].uuid || g.owner === newcomers[i + 1].uuid));
+    const orphans = audit.groups.filter((g) =>
+      failedNewcomers.some((i) => g.owner === newcomers[i].uuid || g.owner === newcomers[i + 1].uuid),
+    );
     figures.add(`dynalite ${how}`, 'orphan group items', orphans.length);
 
     expect(window.error).toBeUndefined();
@@ -295,7 +326,7 @@ describe('Postgres unreachable for a while', () => {
         await probe('unknown user', stack.api.get('/api/message_groups', tokens.get(stranger.uuid)));
         await probe('profile', stack.api.get(`/api/users/@${stranger.handle}/short`));
         await probe('health', stack.api.get('/api/health'));
-        await probe('known user\'s conversations', stack.api.get('/api/message_groups', tokens.get(conversations[0].members[0].uuid)));
+        await probe("known user's conversations", stack.api.get('/api/message_groups', tokens.get(conversations[0].members[0].uuid)));
       },
       up: () => pgProxy.restore(),
     });
@@ -303,7 +334,14 @@ describe('Postgres unreachable for a while', () => {
     const outcomes = await runSenders({ conversations, sendersPerConversation, messagesPerSender, prefix, ...window });
     const { lost, duplicated, problems } = await auditOutcomes(outcomes, 'postgres outage');
     const refused = outcomes.reduce((n, o) => n + o.statuses.filter((s) => s === 503).length, 0);
-    figures.add('postgres outage', '503 answers', refused + Object.values(probes).flat().filter((s) => s === 503).length);
+    figures.add(
+      'postgres outage',
+      '503 answers',
+      refused +
+        Object.values(probes)
+          .flat()
+          .filter((s) => s === 503).length,
+    );
 
     expect(window.error).toBeUndefined();
     expect(refused).toBeGreaterThan(0);
@@ -313,7 +351,7 @@ describe('Postgres unreachable for a while', () => {
       profile: [503],
       health: [503],
       // The guard caches known users: a route that needs only DynamoDB keeps working.
-      'known user\'s conversations': [200],
+      "known user's conversations": [200],
     });
     expect(lost).toEqual([]);
     expect(duplicated).toEqual([]);
@@ -327,7 +365,13 @@ describe('a write whose answer was lost', () => {
   it('is stored once when an Idempotency-Key retry follows an attempt that wrote the message but could not store its answer', async () => {
     const [{ members, group }] = await ringOfConversations(2, `lost${randomUUID().slice(0, 4)}`);
     const key = `lost-answer-${randomUUID()}`;
-    const send = () => stack.api.post('/api/messages', tokens.get(members[0].uuid), { message: `keyed ${key}`, message_group_uuid: group }, { 'idempotency-key': key });
+    const send = () =>
+      stack.api.post(
+        '/api/messages',
+        tokens.get(members[0].uuid),
+        { message: `keyed ${key}`, message_group_uuid: group },
+        { 'idempotency-key': key },
+      );
     const first = await send();
     // What the outage above produces at random: the message is written, the answer never stored.
     await stack.sql(`UPDATE public.idempotency_keys SET response = 'null' WHERE key = $1`, [key]);
@@ -342,13 +386,22 @@ describe('a write whose answer was lost', () => {
 
   it('is stored once when a put is retried after it landed (same message uuid and time)', async () => {
     const group = randomUUID();
-    const message = { message_group_uuid: group, message: 'retried put', sender: { uuid: randomUUID(), display_name: 'S', handle: 's' }, message_uuid: randomUUID(), created_at: '2024-05-01T10:00:00.000001+00:00' };
+    const message = {
+      message_group_uuid: group,
+      message: 'retried put',
+      sender: { uuid: randomUUID(), display_name: 'S', handle: 's' },
+      message_uuid: randomUUID(),
+      created_at: '2024-05-01T10:00:00.000001+00:00',
+    };
     await stack.repository.putMessage({ ...message, message_uuid: randomUUID(), message: 'another message at the same microsecond' });
     const first = await stack.repository.putMessage(message);
 
     const again = await stack.repository.putMessage(message);
 
     expect(again.created_at).toBe(first.created_at);
-    expect((await stack.repository.listAllMessages(group)).map((m) => m.message)).toEqual(['another message at the same microsecond', 'retried put']);
+    expect((await stack.repository.listAllMessages(group)).map((m) => m.message)).toEqual([
+      'another message at the same microsecond',
+      'retried put',
+    ]);
   });
 });

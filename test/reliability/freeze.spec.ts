@@ -35,7 +35,10 @@ beforeAll(async () => {
       return proxied.url;
     },
   });
-  [alice, bob] = await Promise.all([stack.createUser(`fza_${randomUUID().slice(0, 6)}`), stack.createUser(`fzb_${randomUUID().slice(0, 6)}`)]);
+  [alice, bob] = await Promise.all([
+    stack.createUser(`fza_${randomUUID().slice(0, 6)}`),
+    stack.createUser(`fzb_${randomUUID().slice(0, 6)}`),
+  ]);
   token = await stack.accessToken(alice);
 }, 60_000);
 
@@ -62,7 +65,11 @@ async function timed(request: () => Promise<ApiResponse>): Promise<Timed> {
 
 /** What each request got while the dependency was out: `status in ms`, for readable failures. */
 function outcomes(results: Timed[]): string[] {
-  return results.map(({ res, ms }) => (res ? `${res.status}${res.status === 503 && !res.headers['retry-after'] ? ' without Retry-After' : ''} in ${ms > REQUEST_BOUND_MS ? 'over bound' : 'bound'}` : 'hung'));
+  return results.map(({ res, ms }) =>
+    res
+      ? `${res.status}${res.status === 503 && !res.headers['retry-after'] ? ' without Retry-After' : ''} in ${ms > REQUEST_BOUND_MS ? 'over bound' : 'bound'}`
+      : 'hung',
+  );
 }
 
 /** How long after `since` the request first answers 200; polls with bounded requests until RECOVERY_BOUND_MS + HUNG_MS. */
@@ -85,16 +92,21 @@ async function expectStoredOnce(posts: { body: object; key: string }[], conversa
   const stored = await stack.repository.listAllMessages(conversation());
   for (const res of retried) {
     const created = res.body as CreatedMessageView;
-    expect(stored.filter((m) => m.message === created.message)).toEqual([expect.objectContaining({ message_uuid: created.uuid, created_at: created.created_at })]);
+    expect(stored.filter((m) => m.message === created.message)).toEqual([
+      expect.objectContaining({ message_uuid: created.uuid, created_at: created.created_at }),
+    ]);
   }
 }
 
-describe('Cognito\'s signing keys out of reach (cognito-local frozen before any token was checked)', () => {
+describe("Cognito's signing keys out of reach (cognito-local frozen before any token was checked)", () => {
   it('answers 503 with Retry-After within the bound, not 401, and 200 once Cognito is back', async () => {
     stack.signalCognito('SIGSTOP');
     let thawedAt = 0;
     try {
-      const results = await Promise.all([timed(() => stack.api.get('/api/message_groups', token)), timed(() => post({ message: 'hello', handle: bob.handle }, randomUUID()))]);
+      const results = await Promise.all([
+        timed(() => stack.api.get('/api/message_groups', token)),
+        timed(() => post({ message: 'hello', handle: bob.handle }, randomUUID())),
+      ]);
       figures.add('cognito frozen', 'requests', results.length);
 
       expect(outcomes(results)).toEqual(results.map(() => '503 in bound'));

@@ -112,7 +112,7 @@ describe('200 concurrent senders, 20 conversations, 5,000 messages', () => {
     expect(audit.messages).toHaveLength(sent.length);
   });
 
-  it('converges every member\'s group item to its conversation\'s newest message, one per member', () => {
+  it("converges every member's group item to its conversation's newest message, one per member", () => {
     const problems = settledTableProblems(audit);
     figures.set('losses', 'unconverged group items', problems.length);
 
@@ -130,10 +130,17 @@ describe('200 concurrent senders, 20 conversations, 5,000 messages', () => {
         .map((pair, c) => ({ pair, last: newest[c] }))
         .filter(({ pair }) => pair.includes(user))
         .sort((x, y) => (x.last.created_at < y.last.created_at ? 1 : -1))
-        .map(({ pair, last }) => ({ uuid: last.message_group_uuid, handle: (pair[0] === user ? pair[1] : pair[0]).handle, message: last.message, created_at: last.created_at }));
+        .map(({ pair, last }) => ({
+          uuid: last.message_group_uuid,
+          handle: (pair[0] === user ? pair[1] : pair[0]).handle,
+          message: last.message,
+          created_at: last.created_at,
+        }));
 
       expect(res.status).toBe(200);
-      expect((res.body as Record<string, string>[]).map(({ uuid, handle, message, created_at }) => ({ uuid, handle, message, created_at }))).toEqual(expected);
+      expect(
+        (res.body as Record<string, string>[]).map(({ uuid, handle, message, created_at }) => ({ uuid, handle, message, created_at })),
+      ).toEqual(expected);
     }
   });
 
@@ -145,7 +152,10 @@ describe('200 concurrent senders, 20 conversations, 5,000 messages', () => {
       const seen: string[] = [];
       let cursor: string | undefined;
       do {
-        const res = await api.get(`/api/messages/${group}?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, tokens.get(member.uuid));
+        const res = await api.get(
+          `/api/messages/${group}?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+          tokens.get(member.uuid),
+        );
         expect(res.status).toBe(200);
         seen.unshift(...(res.body as { uuid: string }[]).map((m) => m.uuid));
         cursor = res.headers['x-next-cursor'] as string | undefined;

@@ -92,7 +92,7 @@ export class ServiceStack {
 
   static async start(options: ServiceStackOptions = {}): Promise<ServiceStack> {
     if (!existsSync(join(ROOT, 'dist', 'src', 'app.factory.js'))) {
-      throw new Error('dist/ is missing: the reliability suite runs the compiled app (jest\'s globalSetup builds it)');
+      throw new Error("dist/ is missing: the reliability suite runs the compiled app (jest's globalSetup builds it)");
     }
     const dir = mkdtempSync(join(tmpdir(), 'cruddur-reliability-'));
     const dynalite = await DynaliteProcess.start(options.persistDynamo ? join(dir, 'dynamodb') : undefined);
@@ -113,10 +113,25 @@ export class ServiceStack {
       AWS_COGNITO_USER_POOL_CLIENT_ID: clientId,
       COGNITO_ENDPOINT: cognitoEmulator.endpoint,
     };
-    const service = await IpcChild.fork(join(here, 'service.child.mjs'), { RELIABILITY_SERVICE: JSON.stringify({ env, projector: options.projector }) });
+    const service = await IpcChild.fork(join(here, 'service.child.mjs'), {
+      RELIABILITY_SERVICE: JSON.stringify({ env, projector: options.projector }),
+    });
     const api = ApiClient.connect('127.0.0.1', service.port);
     const dataSource = await openDataSource(db.url);
-    return new ServiceStack(api, dynalite, dynamo, MessagesRepository.create(dynamo, table), db, service, cognitoEmulator, cognito, userPoolId, clientId, dataSource, dir);
+    return new ServiceStack(
+      api,
+      dynalite,
+      dynamo,
+      MessagesRepository.create(dynamo, table),
+      db,
+      service,
+      cognitoEmulator,
+      cognito,
+      userPoolId,
+      clientId,
+      dataSource,
+      dir,
+    );
   }
 
   /** Creates a user in Cognito and (unless `inPostgres: false`) in Postgres with its sub. */
@@ -261,7 +276,9 @@ class IpcChild {
     readonly port: number,
     private readonly output: () => string,
   ) {
-    this.exited = new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+    this.exited = new Promise((resolve) =>
+      child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve()),
+    );
     child.on('message', (message: { id?: number; result?: unknown; error?: string }) => {
       const call = message.id === undefined ? undefined : this.pending.get(message.id);
       if (!call) return;
@@ -289,7 +306,10 @@ class IpcChild {
     child.stdout?.on('data', collect);
     child.stderr?.on('data', collect);
     return new Promise<IpcChild>((resolve, reject) => {
-      const timer = setTimeout(() => fail(new Error(`${script} did not report ready within ${START_TIMEOUT_MS} ms: ${output}`)), START_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => fail(new Error(`${script} did not report ready within ${START_TIMEOUT_MS} ms: ${output}`)),
+        START_TIMEOUT_MS,
+      );
       const fail = (error: Error) => {
         clearTimeout(timer);
         child.kill('SIGKILL');

@@ -114,14 +114,18 @@ export function settledTableProblems(audit: TableAudit): string[] {
       continue;
     }
     const owners = items.map((g) => g.owner);
-    if (new Set(owners).size !== owners.length) problems.push(`conversation ${group}: several group items for one member (${owners.join(', ')})`);
+    if (new Set(owners).size !== owners.length)
+      problems.push(`conversation ${group}: several group items for one member (${owners.join(', ')})`);
     if (new Set(owners).size !== 2) problems.push(`conversation ${group}: ${new Set(owners).size} member(s) instead of 2`);
     for (const g of items) {
       if (g.user_uuid === g.owner) problems.push(`conversation ${group}: ${g.owner}'s group item describes its owner`);
-      if (!owners.includes(g.user_uuid)) problems.push(`conversation ${group}: ${g.owner}'s group item describes a non-member ${g.user_uuid}`);
+      if (!owners.includes(g.user_uuid))
+        problems.push(`conversation ${group}: ${g.owner}'s group item describes a non-member ${g.user_uuid}`);
       const lag = (parseTimestamp(g.sk) ?? Number.NaN) - (parseTimestamp(last.sk) ?? Number.NaN);
       if (g.message !== last.message || !(lag >= 0 && lag < CLASH_TOLERANCE_MICROS)) {
-        problems.push(`conversation ${group}: ${g.owner}'s group item shows "${g.message}" at ${g.sk}, the newest message is "${last.message}" at ${last.sk}`);
+        problems.push(
+          `conversation ${group}: ${g.owner}'s group item shows "${g.message}" at ${g.sk}, the newest message is "${last.message}" at ${last.sk}`,
+        );
       }
     }
     for (const sender of senders.get(group) ?? []) {
@@ -135,9 +139,12 @@ export function settledTableProblems(audit: TableAudit): string[] {
     const last = newest.get(m.group);
     if (!last) continue; // members of a conversation whose first message was never written: in nobody's list
     const item = (groupsByConversation.get(m.group) ?? []).find((g) => g.owner === m.owner);
-    if (m.pending || m.stale > 0) problems.push(`conversation ${m.group}: ${m.owner}'s member item is unsettled (pending ${m.pending}, ${m.stale} stale)`);
-    if (m.last_reply_at !== last.sk) problems.push(`conversation ${m.group}: ${m.owner}'s member item is at ${m.last_reply_at}, the newest message at ${last.sk}`);
-    if (item && m.group_sk !== item.sk) problems.push(`conversation ${m.group}: ${m.owner}'s member item names ${m.group_sk}, the group item is at ${item.sk}`);
+    if (m.pending || m.stale > 0)
+      problems.push(`conversation ${m.group}: ${m.owner}'s member item is unsettled (pending ${m.pending}, ${m.stale} stale)`);
+    if (m.last_reply_at !== last.sk)
+      problems.push(`conversation ${m.group}: ${m.owner}'s member item is at ${m.last_reply_at}, the newest message at ${last.sk}`);
+    if (item && m.group_sk !== item.sk)
+      problems.push(`conversation ${m.group}: ${m.owner}'s member item names ${m.group_sk}, the group item is at ${item.sk}`);
   }
   return problems;
 }

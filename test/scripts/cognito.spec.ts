@@ -51,7 +51,9 @@ async function cognitoIds(url: string): Promise<Record<string, string | null>> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const { rows } = await client.query<{ handle: string; cognito_user_id: string | null }>('SELECT handle, cognito_user_id FROM public.users');
+    const { rows } = await client.query<{ handle: string; cognito_user_id: string | null }>(
+      'SELECT handle, cognito_user_id FROM public.users',
+    );
     return Object.fromEntries(rows.map((r) => [r.handle, r.cognito_user_id]));
   } finally {
     await client.end();
@@ -104,7 +106,14 @@ describe('cognito:list-users', () => {
           emailVerified: true,
           status: 'CONFIRMED',
         },
-        { username: cognito.subs.bayko, sub: cognito.subs.bayko, handle: 'bayko', email: 'bayko@example.com', emailVerified: true, status: 'CONFIRMED' },
+        {
+          username: cognito.subs.bayko,
+          sub: cognito.subs.bayko,
+          handle: 'bayko',
+          email: 'bayko@example.com',
+          emailVerified: true,
+          status: 'CONFIRMED',
+        },
       ]),
     );
     expect(JSON.parse(map)).toEqual(cognito.subs);
@@ -207,14 +216,20 @@ async function demoPool(): Promise<DemoPool> {
 
 /** A confirmed account (password DEMO_PASSWORD) with these attributes; returns its sub. */
 async function addAccount(pool: DemoPool, email: string, attributes: Record<string, string>): Promise<string> {
-  const { user } = await ensureCognitoUser(cognito.client, pool.userPoolId, { username: email, password: DEMO_PASSWORD, attributes: { email, ...attributes } });
+  const { user } = await ensureCognitoUser(cognito.client, pool.userPoolId, {
+    username: email,
+    password: DEMO_PASSWORD,
+    attributes: { email, ...attributes },
+  });
   return user.sub;
 }
 
 /** What any user can do with their own access token: choose a preferred_username, any one. */
 async function setPreferredUsername(pool: DemoPool, email: string, handle: string): Promise<void> {
   const { accessToken } = await signInWithPassword(cognito.client, pool.clientId, email, DEMO_PASSWORD);
-  await cognito.client.send(new UpdateUserAttributesCommand({ AccessToken: accessToken, UserAttributes: [{ Name: 'preferred_username', Value: handle }] }));
+  await cognito.client.send(
+    new UpdateUserAttributesCommand({ AccessToken: accessToken, UserAttributes: [{ Name: 'preferred_username', Value: handle }] }),
+  );
 }
 
 function updateIds(pool: DemoPool, db: TestDatabase) {
@@ -254,7 +269,8 @@ describe('db:update-cognito-user-ids links a user to the Cognito account with th
     expect(result).toEqual({
       code: 0,
       stderr: '',
-      stdout: 'already set: andrewbrown, bayko\nnot in Postgres (skipped): mallory@evil.example\nemail not verified (skipped): trudy@evil.example\n',
+      stdout:
+        'already set: andrewbrown, bayko\nnot in Postgres (skipped): mallory@evil.example\nemail not verified (skipped): trudy@evil.example\n',
     });
     const ids = await cognitoIds(db.url);
     expect(ids).toEqual(pool.subs);
@@ -341,14 +357,20 @@ describe('db:update-cognito-user-ids links a user to the Cognito account with th
 
   it('skips accounts whose email is not verified or that are not confirmed, and names them', async () => {
     const [pool, db] = await Promise.all([demoPool(), newDatabase({ migrate: true, seed: true })]);
-    await sql(db.url, "INSERT INTO public.users (handle, display_name, email) VALUES ('carol', 'Carol', 'carol@example.com'), ('dave', 'Dave', 'dave@example.com')");
+    await sql(
+      db.url,
+      "INSERT INTO public.users (handle, display_name, email) VALUES ('carol', 'Carol', 'carol@example.com'), ('dave', 'Dave', 'dave@example.com')",
+    );
     await addAccount(pool, 'carol@example.com', { email_verified: 'false', preferred_username: 'carol' });
     await cognito.client.send(
       new AdminCreateUserCommand({
         UserPoolId: pool.userPoolId,
         Username: 'dave@example.com',
         MessageAction: 'SUPPRESS',
-        UserAttributes: [{ Name: 'email', Value: 'dave@example.com' }, { Name: 'email_verified', Value: 'true' }],
+        UserAttributes: [
+          { Name: 'email', Value: 'dave@example.com' },
+          { Name: 'email_verified', Value: 'true' },
+        ],
       }),
     );
 
@@ -375,7 +397,9 @@ describe('db:setup', () => {
 
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
-    expect(result.stdout).toMatch(/^ran migrations CreateUsers1700000000000(, \w+)*\ndemo users: andrewbrown, bayko\nupdated andrewbrown: .*\nupdated bayko: .*\n$/);
+    expect(result.stdout).toMatch(
+      /^ran migrations CreateUsers1700000000000(, \w+)*\ndemo users: andrewbrown, bayko\nupdated andrewbrown: .*\nupdated bayko: .*\n$/,
+    );
     await expect(cognitoIds(db.url)).resolves.toEqual(cognito.subs);
   });
 
@@ -480,7 +504,11 @@ describe('local:token', () => {
 
   it('fails with one line when the stack in stack.json is gone', async () => {
     const gone = scratchDirectory();
-    writeStack(gone.path, { cognitoEndpoint: `http://127.0.0.1:${closedPort}`, userPoolId: cognito.userPoolId, userPoolClientId: cognito.clientId });
+    writeStack(gone.path, {
+      cognitoEndpoint: `http://127.0.0.1:${closedPort}`,
+      userPoolId: cognito.userPoolId,
+      userPoolClientId: cognito.clientId,
+    });
 
     const result = await run('local-token', ['andrewbrown'], {}, gone.path);
     gone.remove();

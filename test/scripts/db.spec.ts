@@ -73,7 +73,10 @@ describe('db:migrate', () => {
   it('refuses to make handles unique ignoring case while some differ only in case, naming them', async () => {
     const db = await newDatabase({ migrate: false });
     // The schema before handles were compared ignoring case, which let "Bayko" in beside "bayko".
-    const old = await new DataSource({ ...databaseOptions(db.url), migrations: [CreateUsers1700000000000, CreateIdempotencyKeys1700000000001] }).initialize();
+    const old = await new DataSource({
+      ...databaseOptions(db.url),
+      migrations: [CreateUsers1700000000000, CreateIdempotencyKeys1700000000001],
+    }).initialize();
     await old.runMigrations();
     await old.destroy();
     await query(
@@ -85,7 +88,11 @@ describe('db:migrate', () => {
 
     const result = await run('db-migrate', [], { DATABASE_URL: db.url });
 
-    expectOneLineFailure(result, 'db:migrate', /handles must be unique ignoring case, but these differ only in case: "BAYKO", "Bayko", "bayko"; "Carol", "carol" \(/);
+    expectOneLineFailure(
+      result,
+      'db:migrate',
+      /handles must be unique ignoring case, but these differ only in case: "BAYKO", "Bayko", "bayko"; "Carol", "carol" \(/,
+    );
     await expect(query(db.url, "SELECT to_regclass('public.users_handle_lower_key') AS i")).resolves.toEqual([{ i: null }]);
     // Once they are told apart, the migration runs.
     await query(db.url, "DELETE FROM public.users WHERE handle IN ('Bayko', 'BAYKO', 'Carol')");
@@ -143,7 +150,11 @@ describe('db:seed', () => {
 
     const result = await run('db-seed', [], { DATABASE_URL: db.url });
 
-    expectOneLineFailure(result, 'db:seed', /relation "public\.users" does not exist \(has the database been migrated\? npm run db:migrate\)/);
+    expectOneLineFailure(
+      result,
+      'db:seed',
+      /relation "public\.users" does not exist \(has the database been migrated\? npm run db:migrate\)/,
+    );
   });
 
   it('fails with one line when Postgres is unreachable', async () => {

@@ -32,7 +32,13 @@ const run = (script: string, args: string[], table: string, env?: Record<string,
 /** get-conversation prints a JSON array, then one line per message. */
 function splitOutput(stdout: string): { json: { created_at: string; message: string; user_handle: string }[]; lines: string[] } {
   const end = stdout.indexOf('\n]\n') + 2 || stdout.indexOf('[]\n') + 2;
-  return { json: JSON.parse(stdout.slice(0, end)), lines: stdout.slice(end + 1).split('\n').filter(Boolean) };
+  return {
+    json: JSON.parse(stdout.slice(0, end)),
+    lines: stdout
+      .slice(end + 1)
+      .split('\n')
+      .filter(Boolean),
+  };
 }
 
 describe('ddb:get-conversation', () => {
@@ -42,11 +48,36 @@ describe('ddb:get-conversation', () => {
   beforeAll(async () => {
     let repo: MessagesRepository;
     ({ table, repo } = await newTable());
-    await repo.putMessage({ message_group_uuid: group, sender: alice, created_at: '2022-12-31T23:59:59.999999+00:00', message: 'Happy new year!' });
-    await repo.putMessage({ message_group_uuid: group, sender: bob, created_at: '2023-03-28T20:43:05.123456+00:00', message: 'Have you ever watched Babylon 5? It is one of my favourite shows' });
-    await repo.putMessage({ message_group_uuid: group, sender: alice, created_at: '2023-04-05T18:27:02.123456', message: 'line one\nline two' });
-    await repo.putMessage({ message_group_uuid: group, sender: bob, created_at: '2023-04-06T00:05:00.000000+00:00', message: 'exactly forty characters long, no dots!!' });
-    await repo.putMessage({ message_group_uuid: randomUUID(), sender: bob, created_at: '2023-04-06T00:06:00.000000+00:00', message: 'another conversation' });
+    await repo.putMessage({
+      message_group_uuid: group,
+      sender: alice,
+      created_at: '2022-12-31T23:59:59.999999+00:00',
+      message: 'Happy new year!',
+    });
+    await repo.putMessage({
+      message_group_uuid: group,
+      sender: bob,
+      created_at: '2023-03-28T20:43:05.123456+00:00',
+      message: 'Have you ever watched Babylon 5? It is one of my favourite shows',
+    });
+    await repo.putMessage({
+      message_group_uuid: group,
+      sender: alice,
+      created_at: '2023-04-05T18:27:02.123456',
+      message: 'line one\nline two',
+    });
+    await repo.putMessage({
+      message_group_uuid: group,
+      sender: bob,
+      created_at: '2023-04-06T00:05:00.000000+00:00',
+      message: 'exactly forty characters long, no dots!!',
+    });
+    await repo.putMessage({
+      message_group_uuid: randomUUID(),
+      sender: bob,
+      created_at: '2023-04-06T00:06:00.000000+00:00',
+      message: 'another conversation',
+    });
   });
 
   it('prints the messages as JSON, then one line each, oldest first', async () => {
@@ -70,7 +101,10 @@ describe('ddb:get-conversation', () => {
   });
 
   it('limits the messages to one year with --year', async () => {
-    const [of2023, of2022] = await Promise.all([run('ddb-get-conversation', [group, '--year', '2023'], table), run('ddb-get-conversation', [`--year=2022`, group], table)]);
+    const [of2023, of2022] = await Promise.all([
+      run('ddb-get-conversation', [group, '--year', '2023'], table),
+      run('ddb-get-conversation', [`--year=2022`, group], table),
+    ]);
 
     expect(splitOutput(of2023.stdout).json.map((m) => m.created_at.slice(0, 4))).toEqual(['2023', '2023', '2023']);
     expect(splitOutput(of2022.stdout).lines).toEqual(['alice  2022-12-31 11:59 PM  Happy new year!']);
@@ -88,8 +122,19 @@ describe('ddb:get-conversation', () => {
     const { table: demoTable, repo } = await newTable();
     await seedDemoConversation(repo, andrew, bayko, { now: Date.UTC(2023, 0, 1) * 1000 });
     const newer = randomUUID();
-    await repo.putMessage({ message_group_uuid: newer, sender: carol, created_at: '2023-06-01T09:30:00.000000+00:00', message: 'Newer news' });
-    await repo.putListItem({ owner_user_uuid: andrew.uuid, message_group_uuid: newer, last_reply_at: '2023-06-01T09:30:00.000000+00:00', message: 'Newer news', other: carol });
+    await repo.putMessage({
+      message_group_uuid: newer,
+      sender: carol,
+      created_at: '2023-06-01T09:30:00.000000+00:00',
+      message: 'Newer news',
+    });
+    await repo.putListItem({
+      owner_user_uuid: andrew.uuid,
+      message_group_uuid: newer,
+      last_reply_at: '2023-06-01T09:30:00.000000+00:00',
+      message: 'Newer news',
+      other: carol,
+    });
 
     const result = await run('ddb-get-conversation', [], demoTable);
 
@@ -100,7 +145,11 @@ describe('ddb:get-conversation', () => {
   it('fails with one line when the first demo user has no conversations', async () => {
     const { table: emptyTable } = await newTable();
 
-    expectOneLineFailure(await run('ddb-get-conversation', [], emptyTable), 'ddb:get-conversation', /@andrewbrown has no conversations \(npm run ddb:seed\)/);
+    expectOneLineFailure(
+      await run('ddb-get-conversation', [], emptyTable),
+      'ddb:get-conversation',
+      /@andrewbrown has no conversations \(npm run ddb:seed\)/,
+    );
   });
 
   it('needs Postgres only when no conversation is named', async () => {
@@ -145,17 +194,31 @@ describe('ddb:get-conversation on messages the original tools stamped with a loc
     ];
     for (const [sender, sk, message] of stamped) {
       // As the original tools wrote them: raw items, no ElectroDB identifiers.
-      await stack.client.send(new PutItemCommand({
-        TableName: table,
-        Item: marshall({ pk: `MSG#${group}`, sk, message_uuid: randomUUID(), message, user_uuid: sender.uuid, user_display_name: sender.display_name, user_handle: sender.handle }),
-      }));
+      await stack.client.send(
+        new PutItemCommand({
+          TableName: table,
+          Item: marshall({
+            pk: `MSG#${group}`,
+            sk,
+            message_uuid: randomUUID(),
+            message,
+            user_uuid: sender.uuid,
+            user_display_name: sender.display_name,
+            user_handle: sender.handle,
+          }),
+        }),
+      );
     }
 
     const result = await run('ddb-get-conversation', [group], table);
 
     expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
     const { json, lines } = splitOutput(result.stdout);
-    expect(json.map((m) => m.created_at)).toEqual(['2023-03-28T16:02:11.141577-05:00', '2023-03-29T02:36:00.5+05:30', '2023-03-29T06:05:00+09:00']);
+    expect(json.map((m) => m.created_at)).toEqual([
+      '2023-03-28T16:02:11.141577-05:00',
+      '2023-03-29T02:36:00.5+05:30',
+      '2023-03-29T06:05:00+09:00',
+    ]);
     expect(lines).toEqual([
       'alice  2023-03-28 09:02 PM  from New York',
       'alice  2023-03-28 09:06 PM  from Mumbai',
@@ -176,7 +239,13 @@ describe('ddb:list-conversations', () => {
       [alice, '2022-01-01T10:00:00.000000+00:00'],
     ];
     for (const [other, last_reply_at] of groups) {
-      await repo.putListItem({ owner_user_uuid: andrew.uuid, message_group_uuid: randomUUID(), last_reply_at, message: `hi ${other.handle}`, other });
+      await repo.putListItem({
+        owner_user_uuid: andrew.uuid,
+        message_group_uuid: randomUUID(),
+        last_reply_at,
+        message: `hi ${other.handle}`,
+        other,
+      });
     }
   });
 
@@ -194,7 +263,10 @@ describe('ddb:list-conversations', () => {
   });
 
   it('accepts the handle with its @', async () => {
-    const [plain, at] = await Promise.all([run('ddb-list-conversations', ['andrewbrown'], table), run('ddb-list-conversations', ['@andrewbrown'], table)]);
+    const [plain, at] = await Promise.all([
+      run('ddb-list-conversations', ['andrewbrown'], table),
+      run('ddb-list-conversations', ['@andrewbrown'], table),
+    ]);
 
     expect(at).toEqual(plain);
   });
@@ -204,7 +276,11 @@ describe('ddb:list-conversations', () => {
   });
 
   it('fails with one line for an unknown handle', async () => {
-    expectOneLineFailure(await run('ddb-list-conversations', ['nobody'], table), 'ddb:list-conversations', /no user with handle @nobody in Postgres/);
+    expectOneLineFailure(
+      await run('ddb-list-conversations', ['nobody'], table),
+      'ddb:list-conversations',
+      /no user with handle @nobody in Postgres/,
+    );
   });
 
   it('rejects bad arguments with one usage line each', async () => {

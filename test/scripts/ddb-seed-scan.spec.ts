@@ -39,10 +39,14 @@ describe('ddb:seed', () => {
     expect(result.code).toBe(0);
     const [groupOfAndrew] = await repo.listAllConversations(andrew.uuid);
     const messages = await repo.listAllMessages(groupOfAndrew.message_group_uuid);
-    expect(result.stdout).toBe(`seeded conversation ${groupOfAndrew.message_group_uuid}: ${messages.length} messages between @andrewbrown and @bayko\n`);
+    expect(result.stdout).toBe(
+      `seeded conversation ${groupOfAndrew.message_group_uuid}: ${messages.length} messages between @andrewbrown and @bayko\n`,
+    );
     expect(messages.length).toBeGreaterThanOrEqual(20);
     expect(groupOfAndrew).toMatchObject({ user_uuid: bayko.uuid, user_handle: 'bayko', last_reply_at: messages.at(-1)!.created_at });
-    await expect(repo.listAllConversations(bayko.uuid)).resolves.toMatchObject([{ user_uuid: andrew.uuid, message_group_uuid: groupOfAndrew.message_group_uuid }]);
+    await expect(repo.listAllConversations(bayko.uuid)).resolves.toMatchObject([
+      { user_uuid: andrew.uuid, message_group_uuid: groupOfAndrew.message_group_uuid },
+    ]);
     expect(Date.parse(messages.at(-1)!.created_at)).toBeLessThan(Date.now());
   });
 
@@ -54,7 +58,11 @@ describe('ddb:seed', () => {
     const result = await run('ddb-seed', [], table);
 
     const [group] = await repo.listAllConversations(andrew.uuid);
-    expect(result).toEqual({ code: 0, stdout: `@andrewbrown and @bayko already have a conversation (${group.message_group_uuid}); nothing written\n`, stderr: '' });
+    expect(result).toEqual({
+      code: 0,
+      stdout: `@andrewbrown and @bayko already have a conversation (${group.message_group_uuid}); nothing written\n`,
+      stderr: '',
+    });
     await expect(itemCount(repo)).resolves.toBe(before);
   });
 
@@ -124,13 +132,22 @@ describe('ddb:seed', () => {
 describe('ddb:scan', () => {
   it('prints every item as stored, one JSON object a line, and the count on stderr', async () => {
     const { table, repo } = await newTable();
-    const group = await repo.putListItem({ owner_user_uuid: andrew.uuid, message_group_uuid: 'g-1', last_reply_at: '2023-03-28T21:02:11.141577+00:00', message: 'hi', other: bayko });
+    const group = await repo.putListItem({
+      owner_user_uuid: andrew.uuid,
+      message_group_uuid: 'g-1',
+      last_reply_at: '2023-03-28T21:02:11.141577+00:00',
+      message: 'hi',
+      other: bayko,
+    });
     await repo.putMessage({ message_group_uuid: 'g-1', message: 'hi', sender: bayko, created_at: group.last_reply_at });
 
     const result = await run('ddb-scan', [], table);
 
     expect(result.code).toBe(0);
-    const items = result.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, string>);
+    const items = result.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, string>);
     expect(items.map((i) => [i.pk, i.sk]).sort()).toEqual([
       [`GRP#${andrew.uuid}`, '2023-03-28T21:02:11.141577+00:00'],
       ['MSG#g-1', '2023-03-28T21:02:11.141577+00:00'],
@@ -141,7 +158,11 @@ describe('ddb:scan', () => {
   it('reads past the first page', async () => {
     const { table } = await newTable();
     // ~1.2 MB: more than one 1 MB Scan page.
-    const items = Array.from({ length: 1200 }, (_, i) => ({ pk: `MSG#bulk`, sk: `2023-01-01T00:00:00.${String(i).padStart(6, '0')}+00:00`, message: 'x'.repeat(1000) }));
+    const items = Array.from({ length: 1200 }, (_, i) => ({
+      pk: `MSG#bulk`,
+      sk: `2023-01-01T00:00:00.${String(i).padStart(6, '0')}+00:00`,
+      message: 'x'.repeat(1000),
+    }));
     for (let i = 0; i < items.length; i += 25) {
       const batch = items.slice(i, i + 25).map((item) => ({ PutRequest: { Item: marshall(item) } }));
       const { UnprocessedItems } = await stack.client.send(new BatchWriteItemCommand({ RequestItems: { [table]: batch } }));
@@ -152,20 +173,35 @@ describe('ddb:scan', () => {
     const result = await run('ddb-scan', [], table);
 
     expect(result.code).toBe(0);
-    expect(new Set(result.stdout.trimEnd().split('\n').map((line) => (JSON.parse(line) as { sk: string }).sk)).size).toBe(1200);
+    expect(
+      new Set(
+        result.stdout
+          .trimEnd()
+          .split('\n')
+          .map((line) => (JSON.parse(line) as { sk: string }).sk),
+      ).size,
+    ).toBe(1200);
     expect(result.stderr).toBe(`1200 items in ${table} at ${stack.endpoint}\n`);
   });
 
   it('says so when the table is empty', async () => {
     const { table } = await newTable();
 
-    await expect(run('ddb-scan', [], table)).resolves.toEqual({ code: 0, stdout: '', stderr: `0 items in ${table} at ${stack.endpoint}\n` });
+    await expect(run('ddb-scan', [], table)).resolves.toEqual({
+      code: 0,
+      stdout: '',
+      stderr: `0 items in ${table} at ${stack.endpoint}\n`,
+    });
   });
 
   it('rejects an extra argument with one usage line', async () => {
     const { table } = await newTable();
 
-    expectOneLineFailure(await run('ddb-scan', [table], table), 'ddb:scan', /unexpected argument ".*" \(usage: npm run ddb:scan -- \[prod\]\)/);
+    expectOneLineFailure(
+      await run('ddb-scan', [table], table),
+      'ddb:scan',
+      /unexpected argument ".*" \(usage: npm run ddb:scan -- \[prod\]\)/,
+    );
   });
 
   it('fails with one line when DynamoDB is unreachable', async () => {

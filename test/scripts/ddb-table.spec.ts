@@ -55,7 +55,14 @@ describe('ddb:schema-load', () => {
       { AttributeName: 'sk', KeyType: 'RANGE' },
     ]);
     expect(description?.GlobalSecondaryIndexes?.map((i) => [i.IndexName, i.KeySchema, i.Projection?.ProjectionType])).toEqual([
-      ['message-group-sk-index', [{ AttributeName: 'message_group_uuid', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }], 'ALL'],
+      [
+        'message-group-sk-index',
+        [
+          { AttributeName: 'message_group_uuid', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        'ALL',
+      ],
     ]);
     // dynalite has no Streams API, so it reports no StreamSpecification to compare.
     expect(description?.BillingModeSummary?.BillingMode).toBe('PAY_PER_REQUEST');
@@ -86,7 +93,11 @@ describe('ddb:schema-load', () => {
 
     const result = await run('ddb-schema-load', ['--on-demand'], table);
 
-    expectOneLineFailure(result, 'ddb:schema-load', /unknown option --on-demand \(usage: npm run ddb:schema-load -- \[--provisioned\] \[prod\]\)/);
+    expectOneLineFailure(
+      result,
+      'ddb:schema-load',
+      /unknown option --on-demand \(usage: npm run ddb:schema-load -- \[--provisioned\] \[prod\]\)/,
+    );
     await expect(tableDescription(table)).resolves.toBeUndefined();
   });
 
@@ -177,7 +188,11 @@ describe('ddb:drop', () => {
   it('rejects a malformed table name, an extra argument or an unknown option and drops nothing', async () => {
     const table = await createMessageTable(client, newTableName());
 
-    const results = await Promise.all([run('ddb-drop', ['x']), run('ddb-drop', [table, 'other-table']), run('ddb-drop', [table, '--force'])]);
+    const results = await Promise.all([
+      run('ddb-drop', ['x']),
+      run('ddb-drop', [table, 'other-table']),
+      run('ddb-drop', [table, '--force']),
+    ]);
 
     expectOneLineFailure(results[0], 'ddb:drop', /not a table name: "x"/);
     expectOneLineFailure(results[1], 'ddb:drop', /unexpected argument "other-table"/);
@@ -192,15 +207,18 @@ describe('ddb:drop', () => {
   });
 });
 
-describe('the scripts\' configuration', () => {
-  it.each([['local'], ['localhost']])('accepts AWS_REGION=%s, as DynamoDB Local users set it, when an endpoint is configured', async (region) => {
-    const table = await createMessageTable(client, newTableName());
+describe("the scripts' configuration", () => {
+  it.each([['local'], ['localhost']])(
+    'accepts AWS_REGION=%s, as DynamoDB Local users set it, when an endpoint is configured',
+    async (region) => {
+      const table = await createMessageTable(client, newTableName());
 
-    const result = await run('ddb-list-tables', [], 'unused-table', { AWS_REGION: region });
+      const result = await run('ddb-list-tables', [], 'unused-table', { AWS_REGION: region });
 
-    expect(result.code).toBe(0);
-    expect(result.stdout.split('\n')).toContain(table);
-  });
+      expect(result.code).toBe(0);
+      expect(result.stdout.split('\n')).toContain(table);
+    },
+  );
 
   it('refuses AWS_REGION=local for AWS (prod without an endpoint) with one line', async () => {
     const result = await runScript('ddb-list-tables', ['prod'], { AWS_REGION: 'local' }, cwd.path);
@@ -214,6 +232,10 @@ describe('the scripts\' configuration', () => {
   ])('refuses STREAM_EMULATOR=on against AWS (%s) with one line, before any request', async (_what, args, env) => {
     const result = await runScript('ddb-list-tables', args as string[], { APP_ENV: '', STREAM_EMULATOR: 'on', ...env }, cwd.path);
 
-    expectOneLineFailure(result, 'ddb:list-tables', /^ddb:list-tables: Invalid configuration: STREAM_EMULATOR=on needs a local DynamoDB endpoint/);
+    expectOneLineFailure(
+      result,
+      'ddb:list-tables',
+      /^ddb:list-tables: Invalid configuration: STREAM_EMULATOR=on needs a local DynamoDB endpoint/,
+    );
   });
 });

@@ -13,7 +13,11 @@ const ANY_PORTS = { PORT: '0', LOCAL_DYNAMODB_PORT: '0', LOCAL_COGNITO_PORT: '0'
 
 /** Runs `npm run local` (the built script) in `cwd` until it says it is up, or exits. */
 async function startLocal(cwd: string, env: Record<string, string>) {
-  const child = spawn(process.execPath, [LOCAL_SCRIPT], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [LOCAL_SCRIPT], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output = { stdout: '', stderr: '' };
   child.stderr.on('data', (d) => (output.stderr += d));
   const exited = new Promise<number | null>((done) => child.on('close', (code) => done(code)));

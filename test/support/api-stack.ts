@@ -102,7 +102,9 @@ export async function startApiStack(options: ApiStackOptions = {}): Promise<ApiS
     });
     let uuid: string = randomUUID();
     if (inPostgres) {
-      const saved = await dataSource.getRepository(User).save({ handle, display_name, email: `${handle}@example.com`, cognito_user_id: user.sub });
+      const saved = await dataSource
+        .getRepository(User)
+        .save({ handle, display_name, email: `${handle}@example.com`, cognito_user_id: user.sub });
       uuid = saved.uuid;
     }
     return { uuid, handle, display_name, sub: user.sub, username };

@@ -16,7 +16,8 @@ export interface RecordedCall extends DynamoDbCall {
 }
 
 /** A table name or a table ARN (DynamoDB accepts both) → `table/{name}`. */
-const tableResource = (table: string) => `table/${table.startsWith('arn:') ? table.slice(table.indexOf(':table/') + ':table/'.length) : table}`;
+const tableResource = (table: string) =>
+  `table/${table.startsWith('arn:') ? table.slice(table.indexOf(':table/') + ':table/'.length) : table}`;
 
 /** What each entry of a transaction is authorized as (a transaction has no IAM action of its own). */
 const TRANSACT_ACTIONS: Record<string, string> = {
@@ -83,7 +84,9 @@ export class DynamoDbRecorder {
 
   /** The distinct calls sent so far, sorted by action, then resource. */
   calls(): RecordedCall[] {
-    return [...this.counts.values()].map((c) => ({ ...c })).sort((a, b) => a.action.localeCompare(b.action) || a.resource.localeCompare(b.resource));
+    return [...this.counts.values()]
+      .map((c) => ({ ...c }))
+      .sort((a, b) => a.action.localeCompare(b.action) || a.resource.localeCompare(b.resource));
   }
 
   /** Commands whose resource the recorder cannot tell (e.g. PartiQL): each one is a gap in an audit. */

@@ -30,7 +30,12 @@ export interface DynamoDbPolicy {
  * audit on the stream (and `*` for ListStreams, which has no resource-level permission);
  * `infra/messaging-stack.spec.ts` asserts them.
  */
-export const EVENT_SOURCE_STREAM_READS = ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'];
+export const EVENT_SOURCE_STREAM_READS = [
+  'dynamodb:DescribeStream',
+  'dynamodb:GetRecords',
+  'dynamodb:GetShardIterator',
+  'dynamodb:ListStreams',
+];
 
 export class UnauditablePolicyError extends Error {}
 
@@ -44,20 +49,35 @@ export function resourceName(resource: unknown, tableLogicalId: string): string 
   if (getAtt(resource, 'Arn')) return 'table';
   if (getAtt(resource, 'StreamArn')) return 'table/stream';
   const join = (resource as { 'Fn::Join'?: unknown } | null)?.['Fn::Join'];
-  if (Array.isArray(join) && join[0] === '' && Array.isArray(join[1]) && join[1].length === 2 && getAtt(join[1][0], 'Arn') && typeof join[1][1] === 'string') {
+  if (
+    Array.isArray(join) &&
+    join[0] === '' &&
+    Array.isArray(join[1]) &&
+    join[1].length === 2 &&
+    getAtt(join[1][0], 'Arn') &&
+    typeof join[1][1] === 'string'
+  ) {
     return `table${join[1][1]}`;
   }
   throw new UnauditablePolicyError(`a DynamoDB grant names a resource the audit cannot read: ${JSON.stringify(resource)}`);
 }
 
 /** The DynamoDB part of a role's statements, as (action, resource) pairs; refuses what it cannot evaluate. */
-export function dynamoDbPolicyOf(statements: PolicyStatement[], tableLogicalId: string, options: { eventSourceStreamReads?: boolean } = {}): DynamoDbPolicy {
+export function dynamoDbPolicyOf(
+  statements: PolicyStatement[],
+  tableLogicalId: string,
+  options: { eventSourceStreamReads?: boolean } = {},
+): DynamoDbPolicy {
   const policy: DynamoDbPolicy = { allow: [], deny: [] };
   for (const statement of statements) {
     if (statement.NotAction !== undefined || statement.NotResource !== undefined) {
-      throw new UnauditablePolicyError(`a statement with NotAction or NotResource may grant DynamoDB actions: ${JSON.stringify(statement)}`);
+      throw new UnauditablePolicyError(
+        `a statement with NotAction or NotResource may grant DynamoDB actions: ${JSON.stringify(statement)}`,
+      );
     }
-    const actions = [statement.Action ?? []].flat().filter((action) => matches(action, 'dynamodb:x', true) || action.toLowerCase().startsWith('dynamodb:'));
+    const actions = [statement.Action ?? []]
+      .flat()
+      .filter((action) => matches(action, 'dynamodb:x', true) || action.toLowerCase().startsWith('dynamodb:'));
     if (actions.length === 0) continue;
     if (statement.Condition !== undefined) {
       throw new UnauditablePolicyError(`the audit does not evaluate conditions: ${JSON.stringify(statement)}`);
@@ -65,7 +85,12 @@ export function dynamoDbPolicyOf(statements: PolicyStatement[], tableLogicalId: 
     const resources = [statement.Resource ?? []].flat().map((resource) => resourceName(resource, tableLogicalId));
     for (const action of actions) {
       for (const resource of resources) {
-        if (options.eventSourceStreamReads && EVENT_SOURCE_STREAM_READS.includes(action) && (resource === 'table/stream' || resource === '*')) continue;
+        if (
+          options.eventSourceStreamReads &&
+          EVENT_SOURCE_STREAM_READS.includes(action) &&
+          (resource === 'table/stream' || resource === '*')
+        )
+          continue;
         (statement.Effect === 'Deny' ? policy.deny : policy.allow).push({ action, resource });
       }
     }
@@ -91,7 +116,8 @@ export interface AuditResult {
 
 /** Every recorded call must be allowed (and not denied); every allowed pair must have been used. */
 export function audit(calls: RecordedCall[], policy: DynamoDbPolicy): AuditResult {
-  const covers = (grant: Grant, call: DynamoDbCall) => matches(grant.action, call.action, true) && matches(grant.resource, call.resource, false);
+  const covers = (grant: Grant, call: DynamoDbCall) =>
+    matches(grant.action, call.action, true) && matches(grant.resource, call.resource, false);
   return {
     denied: calls
       .filter((call) => !policy.allow.some((grant) => covers(grant, call)) || policy.deny.some((grant) => covers(grant, call)))
@@ -102,6 +128,9 @@ export function audit(calls: RecordedCall[], policy: DynamoDbPolicy): AuditResul
 
 /** IAM's wildcard match: `*` any run of characters, `?` one character. */
 export function matches(pattern: string, value: string, ignoreCase: boolean): boolean {
-  const regex = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const regex = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${regex}$`, ignoreCase ? 'i' : '').test(value);
 }

@@ -46,7 +46,12 @@ export class LaggedIndex {
     let ExclusiveStartKey: Item | undefined;
     do {
       const page = await this.client.send(
-        new ScanCommand({ TableName: this.table, ExclusiveStartKey, FilterExpression: 'attribute_exists(#g)', ExpressionAttributeNames: { '#g': MESSAGE_TABLE.groupIndex.partitionKey } }),
+        new ScanCommand({
+          TableName: this.table,
+          ExclusiveStartKey,
+          FilterExpression: 'attribute_exists(#g)',
+          ExpressionAttributeNames: { '#g': MESSAGE_TABLE.groupIndex.partitionKey },
+        }),
       );
       items.push(...(page.Items ?? []));
       ExclusiveStartKey = page.LastEvaluatedKey;
@@ -80,7 +85,9 @@ export class LaggedIndex {
     }
     this.indexQueriesServedStale.push(value);
     const sk = MESSAGE_TABLE.groupIndex.sortKey;
-    const items = this.snapshot.filter((item) => item[MESSAGE_TABLE.groupIndex.partitionKey]?.S === value).sort((a, b) => (a[sk].S! < b[sk].S! ? -1 : a[sk].S! > b[sk].S! ? 1 : 0));
+    const items = this.snapshot
+      .filter((item) => item[MESSAGE_TABLE.groupIndex.partitionKey]?.S === value)
+      .sort((a, b) => (a[sk].S! < b[sk].S! ? -1 : a[sk].S! > b[sk].S! ? 1 : 0));
     if (input.ScanIndexForward === false) items.reverse();
     const answer = JSON.stringify({ Items: items, Count: items.length, ScannedCount: items.length });
     return Promise.resolve({

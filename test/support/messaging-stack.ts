@@ -82,7 +82,9 @@ export function grantsOf(template: Template, roleLogicalId: string): { statement
   const managed = (Object.values(template.findResources('AWS::IAM::ManagedPolicy')) as TemplateResource[])
     .filter((policy) => (policy.Properties.Roles ?? []).some((r: { Ref?: string }) => r.Ref === roleLogicalId))
     .flatMap((policy) => policy.Properties.PolicyDocument.Statement);
-  const inline = (role.Properties.Policies ?? []).flatMap((policy: { PolicyDocument: { Statement: PolicyStatement[] } }) => policy.PolicyDocument.Statement);
+  const inline = (role.Properties.Policies ?? []).flatMap(
+    (policy: { PolicyDocument: { Statement: PolicyStatement[] } }) => policy.PolicyDocument.Statement,
+  );
   return {
     statements: [...statementsOf(template, roleLogicalId), ...managed, ...inline],
     managedPolicyArns: role.Properties.ManagedPolicyArns ?? [],

@@ -8,10 +8,7 @@ const ARN = 'arn:aws:dynamodb:us-east-1:123456789012:table/cruddur-messages/stre
 let sequence = 0;
 
 /** A stream record as Lambda receives it from a NEW_IMAGE stream (numbered in creation order). */
-export function streamRecord(
-  eventName: 'INSERT' | 'MODIFY' | 'REMOVE',
-  item: Record<string, unknown>,
-): DynamoDBRecord {
+export function streamRecord(eventName: 'INSERT' | 'MODIFY' | 'REMOVE', item: Record<string, unknown>): DynamoDBRecord {
   const image = marshall(item) as StreamImage;
   return {
     eventID: `${++sequence}`.padStart(32, 'e'),

@@ -24,7 +24,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('scriptConfig with prod (AWS)', () => {
   it('never runs the stream emulator: without APP_ENV, with APP_ENV=local, even on a local endpoint', () => {
-    for (const env of [{}, { APP_ENV: 'local' }, { DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000' }, { APP_ENV: 'test', DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000' }]) {
+    for (const env of [
+      {},
+      { APP_ENV: 'local' },
+      { DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000' },
+      { APP_ENV: 'test', DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000' },
+    ]) {
       expect(scriptConfig(true, env, STACK_FILE).streamEmulator).toBe(false);
     }
   });
@@ -32,7 +37,11 @@ describe('scriptConfig with prod (AWS)', () => {
   it('talks to AWS without APP_ENV: no emulator endpoints, no fixed cursor secret, nothing from stack.json', () => {
     const config = scriptConfig(true, {}, STACK_FILE);
 
-    expect(config).toMatchObject({ appEnv: 'aws', dynamodb: { endpoint: undefined, table: 'cruddur-messages' }, cognito: { endpoint: undefined } });
+    expect(config).toMatchObject({
+      appEnv: 'aws',
+      dynamodb: { endpoint: undefined, table: 'cruddur-messages' },
+      cognito: { endpoint: undefined },
+    });
     expect(config.cursorSecret).toBeUndefined();
   });
 
@@ -66,12 +75,18 @@ describe('scriptConfig without prod', () => {
   it('switches nothing local on when the environment points DynamoDB at AWS', () => {
     const config = scriptConfig(false, { DYNAMODB_ENDPOINT: 'https://dynamodb.us-east-1.amazonaws.com' }, STACK_FILE);
 
-    expect(config).toMatchObject({ appEnv: 'aws', streamEmulator: false, dynamodb: { endpoint: 'https://dynamodb.us-east-1.amazonaws.com' } });
+    expect(config).toMatchObject({
+      appEnv: 'aws',
+      streamEmulator: false,
+      dynamodb: { endpoint: 'https://dynamodb.us-east-1.amazonaws.com' },
+    });
     expect(config.cursorSecret).toBeUndefined();
   });
 
   it('accepts a region such as "local" for DynamoDB Local', () => {
     expect(scriptConfig(false, { AWS_REGION: 'local' }, NO_STACK).aws.region).toBe('local');
-    expect(scriptConfig(false, { AWS_REGION: 'localhost', DYNAMODB_ENDPOINT: 'http://localhost:8000' }, NO_STACK).aws.region).toBe('localhost');
+    expect(scriptConfig(false, { AWS_REGION: 'localhost', DYNAMODB_ENDPOINT: 'http://localhost:8000' }, NO_STACK).aws.region).toBe(
+      'localhost',
+    );
   });
 });

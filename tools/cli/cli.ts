@@ -100,7 +100,7 @@ export function describeError(error: unknown): string {
   if (error instanceof UsageError || error instanceof ConfigError) return error.message;
   if (!(error instanceof Error)) return String(error);
   const code = (error as { code?: string }).code ?? (error.cause as { code?: string } | undefined)?.code;
-  if (code === 'ECONNREFUSED' || error.name === 'AggregateError' && /ECONNREFUSED/.test(String((error as AggregateError).errors))) {
+  if (code === 'ECONNREFUSED' || (error.name === 'AggregateError' && /ECONNREFUSED/.test(String((error as AggregateError).errors)))) {
     return `cannot reach the service (${describeTarget(error)}connection refused); is it running? (npm run local)`;
   }
   if (code === '42P01') return `${error.message} (has the database been migrated? npm run db:migrate)`; // pg: undefined_table

@@ -16,11 +16,19 @@ const account = (sub: string, email: string | undefined, extra: Partial<CognitoU
   ...extra,
 });
 
-const user = (handle: string, email: string, cognito_user_id: string | null = null): CognitoLink => ({ uuid: `uuid-${handle}`, handle, email, cognito_user_id });
+const user = (handle: string, email: string, cognito_user_id: string | null = null): CognitoLink => ({
+  uuid: `uuid-${handle}`,
+  handle,
+  email,
+  cognito_user_id,
+});
 
 describe('planCognitoUserIds', () => {
   it('refuses to link an account whose sub another user already has', () => {
-    const plan = planCognitoUserIds([account('sub-a', 'a@example.com')], [user('alice', 'a@example.com'), user('eve', 'e@example.com', 'sub-a')]);
+    const plan = planCognitoUserIds(
+      [account('sub-a', 'a@example.com')],
+      [user('alice', 'a@example.com'), user('eve', 'e@example.com', 'sub-a')],
+    );
 
     expect(plan.links).toEqual([]);
     expect(describeRefusals(plan.update)).toEqual(['refused alice: sub-a (verified email a@example.com) is already linked to eve']);
@@ -57,6 +65,8 @@ describe('planCognitoUserIds', () => {
   });
 
   it('says when the pool has no users', () => {
-    expect(describeCognitoUserIdsUpdate(planCognitoUserIds([], [user('alice', 'a@example.com')]).update)).toEqual(['no Cognito users: nothing to update']);
+    expect(describeCognitoUserIdsUpdate(planCognitoUserIds([], [user('alice', 'a@example.com')]).update)).toEqual([
+      'no Cognito users: nothing to update',
+    ]);
   });
 });

@@ -104,7 +104,10 @@ export function planCognitoUserIds(poolUsers: CognitoUser[], users: CognitoLink[
     }
     if (user.cognito_user_id && user.cognito_user_id !== account.sub && poolSubs.has(user.cognito_user_id)) {
       // Two live accounts claim one user: re-mapping silently would hand the user over.
-      refuse(matches, `linked to ${user.cognito_user_id}, which is still in the pool, but the account with its verified email ${email} is ${account.sub}`);
+      refuse(
+        matches,
+        `linked to ${user.cognito_user_id}, which is still in the pool, but the account with its verified email ${email} is ${account.sub}`,
+      );
       continue;
     }
     if (user.cognito_user_id === account.sub) update.unchanged.push(user.handle);

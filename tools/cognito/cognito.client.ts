@@ -26,7 +26,11 @@ export function createCognitoClient(config: Pick<AppConfig, 'aws' | 'cognito'>):
     // An explicit endpoint either way: AWS's own when none is configured, so AWS_ENDPOINT_URL is ignored.
     endpoint: config.cognito.endpoint ?? `https://cognito-idp.${config.aws.region}.amazonaws.com`,
     maxAttempts: local ? 2 : 3,
-    requestHandler: { connectionTimeout: TIMEOUTS.cognito.connectMs, requestTimeout: TIMEOUTS.cognito.requestMs, throwOnRequestTimeout: true },
+    requestHandler: {
+      connectionTimeout: TIMEOUTS.cognito.connectMs,
+      requestTimeout: TIMEOUTS.cognito.requestMs,
+      throwOnRequestTimeout: true,
+    },
     ...(local ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
   });
 }
@@ -92,7 +96,12 @@ export async function ensureUserPool(client: CognitoIdentityProviderClient, name
   } while (NextToken);
   const { UserPool } = await client.send(
     // Like Cruddur's pool: users sign in with their email; the handle is `preferred_username`.
-    new CreateUserPoolCommand({ PoolName: name, UsernameAttributes: ['email'], AutoVerifiedAttributes: ['email'], MfaConfiguration: 'OFF' }),
+    new CreateUserPoolCommand({
+      PoolName: name,
+      UsernameAttributes: ['email'],
+      AutoVerifiedAttributes: ['email'],
+      MfaConfiguration: 'OFF',
+    }),
   );
   if (!UserPool?.Id) throw new Error(`CreateUserPool ${name} returned no pool id`);
   return { id: UserPool.Id, created: true };
@@ -178,7 +187,11 @@ export async function signInWithPassword(
   password: string,
 ): Promise<CognitoTokens> {
   const result = await client.send(
-    new InitiateAuthCommand({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId: clientId, AuthParameters: { USERNAME: username, PASSWORD: password } }),
+    new InitiateAuthCommand({
+      AuthFlow: 'USER_PASSWORD_AUTH',
+      ClientId: clientId,
+      AuthParameters: { USERNAME: username, PASSWORD: password },
+    }),
   );
   const tokens = result.AuthenticationResult;
   if (!tokens?.AccessToken || !tokens.IdToken) {

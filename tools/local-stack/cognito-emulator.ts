@@ -68,7 +68,13 @@ export async function startCognitoEmulator(options: CognitoEmulatorOptions): Pro
   try {
     await new Promise<void>((resolve, reject) => {
       let output = '';
-      const timer = setTimeout(() => reject(new Error(`Cognito emulator did not start within ${READY_TIMEOUT_MS / 1000} s (see ${join(options.dir, 'cognito-local.log')})`)), READY_TIMEOUT_MS);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(`Cognito emulator did not start within ${READY_TIMEOUT_MS / 1000} s (see ${join(options.dir, 'cognito-local.log')})`),
+          ),
+        READY_TIMEOUT_MS,
+      );
       const onData = (chunk: Buffer) => {
         output += chunk.toString('utf8');
         if (/Cognito Local running on/.test(output)) done(resolve);
@@ -104,6 +110,10 @@ export async function startCognitoEmulator(options: CognitoEmulatorOptions): Pro
 
 function lastLine(output: string): string {
   // eslint-disable-next-line no-control-regex
-  const lines = output.replace(/\x1b\[[0-9;]*m/g, '').split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = output
+    .replace(/\x1b\[[0-9;]*m/g, '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines.at(-1) ?? '';
 }

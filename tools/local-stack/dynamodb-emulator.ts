@@ -22,7 +22,9 @@ export async function startDynamoDbEmulator(options: { path: string; port: numbe
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(options.port, host, resolve));
   } catch (error) {
     if ((error as { code?: string }).code === 'EADDRINUSE') {
-      throw new LocalStackError(`DynamoDB emulator: port ${options.port} is already in use (is another \`npm run local\` running? set LOCAL_DYNAMODB_PORT to use another port)`);
+      throw new LocalStackError(
+        `DynamoDB emulator: port ${options.port} is already in use (is another \`npm run local\` running? set LOCAL_DYNAMODB_PORT to use another port)`,
+      );
     }
     throw error;
   }

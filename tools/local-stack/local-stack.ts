@@ -105,7 +105,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       () => startCognitoEmulator({ dir: dataDir, port: ports.cognito, reaper }),
       async () =>
         embeddedPostgres
-          ? startEmbeddedPostgres({ dir: join(dataDir, 'postgres'), port: postgresPort, database: LOCAL_DATABASE_NAME, logFile: join(dataDir, 'postgres.log'), reaper })
+          ? startEmbeddedPostgres({
+              dir: join(dataDir, 'postgres'),
+              port: postgresPort,
+              database: LOCAL_DATABASE_NAME,
+              logFile: join(dataDir, 'postgres.log'),
+              reaper,
+            })
           : { url: config.databaseUrl as string, initialised: false, stop: async () => undefined },
     ] as const);
     log(`DynamoDB   dynalite on ${dynamo.endpoint} (data: ${where(join(dataDir, 'dynamodb'))})`);
@@ -129,7 +135,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const { pool, poolUsers } = await prepareLocalCognito(cognitoClient)
       .then(async (prepared) => ({ pool: prepared, poolUsers: await listAllCognitoUsers(cognitoClient, prepared.userPoolId) }))
       .finally(() => cognitoClient.destroy());
-    log(`Cognito pool ${pool.userPoolId}, app client ${pool.clientId}: ${pool.created.length ? `created ${pool.created.join(', ')}` : 'exist'}`);
+    log(
+      `Cognito pool ${pool.userPoolId}, app client ${pool.clientId}: ${pool.created.length ? `created ${pool.created.join(', ')}` : 'exist'}`,
+    );
 
     const dataSource = await openDataSource(postgres.url);
     let demoUsers: User[];
@@ -138,7 +146,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       demoUsers = setup.demoUsers;
       log(`migrations: ${setup.migrations.length ? `ran ${setup.migrations.join(', ')}` : 'up to date'}`);
       const set = [...Object.keys(setup.cognitoIds.updated), ...Object.keys(setup.cognitoIds.relinked)];
-      log(`demo users: ${demoUsers.map((u) => u.handle).join(', ')} (cognito_user_id ${set.length ? `set for ${set.join(', ')}` : 'already set'})`);
+      log(
+        `demo users: ${demoUsers.map((u) => u.handle).join(', ')} (cognito_user_id ${set.length ? `set for ${set.join(', ')}` : 'already set'})`,
+      );
       // A local pool: a refused link is shown, and the stack still starts.
       for (const line of describeRefusals(setup.cognitoIds)) log(line);
     } finally {
@@ -150,14 +160,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       appEnv: 'local',
       dynamodb: { endpoint: dynamo.endpoint, table },
       databaseUrl: postgres.url,
-      cognito: { userPoolId: pool.userPoolId, clientId: pool.clientId, endpoint: cognito.endpoint, issuer: emulatorPoolUrl(cognito.endpoint, pool.userPoolId) },
+      cognito: {
+        userPoolId: pool.userPoolId,
+        clientId: pool.clientId,
+        endpoint: cognito.endpoint,
+        issuer: emulatorPoolUrl(cognito.endpoint, pool.userPoolId),
+      },
     };
 
     const messages = openMessagesRepository(appConfig);
     try {
       const [a, b] = demoUsers;
       const conversation = await seedDemoConversation(messages.repository, a, b);
-      log(`demo conversation ${conversation.message_group_uuid}: ${conversation.created ? `created (${conversation.messages} messages)` : 'exists'}`);
+      log(
+        `demo conversation ${conversation.message_group_uuid}: ${conversation.created ? `created (${conversation.messages} messages)` : 'exists'}`,
+      );
     } finally {
       await messages.close();
     }

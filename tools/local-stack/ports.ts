@@ -29,7 +29,9 @@ export async function assertPortFree(port: number, what: string, setting: string
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === 'EADDRINUSE') {
-      throw new LocalStackError(`${what}: port ${port} is already in use (is another \`npm run local\` running? set ${setting} to use another port)`);
+      throw new LocalStackError(
+        `${what}: port ${port} is already in use (is another \`npm run local\` running? set ${setting} to use another port)`,
+      );
     }
     if (code === 'EACCES') throw new LocalStackError(`${what}: port ${port} needs privileges (set ${setting} to a port above 1023)`);
     throw error;

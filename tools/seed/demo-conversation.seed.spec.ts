@@ -9,7 +9,6 @@ const db = useTestTable();
 
 const NOW = Date.UTC(2023, 2, 28, 21, 0, 0) * 1000 + 123456;
 
-
 function demoPair(): [UserRef, UserRef] {
   return [
     { uuid: randomUUID(), display_name: 'Andrew Brown', handle: 'andrewbrown' },
@@ -42,8 +41,21 @@ describe('seedDemoConversation', () => {
     const last = (await db.repository.listAllMessages(result.message_group_uuid)).at(-1)!;
     const [groupOfA] = await db.repository.listAllConversations(a.uuid);
     const [groupOfB] = await db.repository.listAllConversations(b.uuid);
-    expect(groupOfA).toMatchObject({ message_group_uuid: result.message_group_uuid, last_reply_at: last.created_at, message: last.message, user_uuid: b.uuid, user_handle: 'bayko', user_display_name: 'Andrew Bayko' });
-    expect(groupOfB).toMatchObject({ message_group_uuid: result.message_group_uuid, last_reply_at: last.created_at, message: last.message, user_uuid: a.uuid, user_handle: 'andrewbrown' });
+    expect(groupOfA).toMatchObject({
+      message_group_uuid: result.message_group_uuid,
+      last_reply_at: last.created_at,
+      message: last.message,
+      user_uuid: b.uuid,
+      user_handle: 'bayko',
+      user_display_name: 'Andrew Bayko',
+    });
+    expect(groupOfB).toMatchObject({
+      message_group_uuid: result.message_group_uuid,
+      last_reply_at: last.created_at,
+      message: last.message,
+      user_uuid: a.uuid,
+      user_handle: 'andrewbrown',
+    });
   });
 
   it('uses the current time when none is given', async () => {
@@ -72,7 +84,13 @@ describe('seedDemoConversation', () => {
 
   it('still seeds when a already talks to someone else', async () => {
     const [a, b] = demoPair();
-    await db.repository.putListItem({ owner_user_uuid: a.uuid, message_group_uuid: randomUUID(), last_reply_at: '2023-01-01T00:00:00.000000+00:00', message: 'hi', other: { uuid: randomUUID(), display_name: 'C', handle: 'c' } });
+    await db.repository.putListItem({
+      owner_user_uuid: a.uuid,
+      message_group_uuid: randomUUID(),
+      last_reply_at: '2023-01-01T00:00:00.000000+00:00',
+      message: 'hi',
+      other: { uuid: randomUUID(), display_name: 'C', handle: 'c' },
+    });
 
     const result = await seedDemoConversation(db.repository, a, b, { now: NOW });
 

@@ -20,7 +20,7 @@ const LINES: readonly string[] = [
   'Season 3, I think. "Severed Dreams" and "War Without End" are just fantastic.',
   'Season 3 was amazing. I also loved season 4, once the Shadow War really heats up.',
   'The war arc is so well built. Every small thread from the first seasons pays off.',
-  'And the characters! G\'Kar and Londo might be the best pair of rivals on television.',
+  "And the characters! G'Kar and Londo might be the best pair of rivals on television.",
   "Agreed. G'Kar's arc from angry ambassador to reluctant prophet gets me every time.",
   "Londo's is the tragic one though. You know where he ends up from the very first season.",
   'That prophecy hangs over everything. The show was planned as a five-year novel for television.',
@@ -38,7 +38,7 @@ const LINES: readonly string[] = [
   'Me too. Have you tried the spin-off, Crusade? It was cancelled far too early.',
   'I watched it once. It had potential, and the Excalibur was a great ship.',
   'We should do a rewatch together, one episode a week?',
-  "Deal! Let's start with \"The Gathering\" next Friday.",
+  'Deal! Let\'s start with "The Gathering" next Friday.',
 ];
 
 /**
@@ -58,8 +58,17 @@ export async function seedDemoConversation(
 
   const message_group_uuid = randomUUID();
   const now = options.now ?? nowMicros();
-  for (const [owner, other] of [[a, b], [b, a]]) {
-    await repo.putMember({ message_group_uuid, owner_user_uuid: owner.uuid, user_uuid: other.uuid, user_display_name: other.display_name, user_handle: other.handle });
+  for (const [owner, other] of [
+    [a, b],
+    [b, a],
+  ]) {
+    await repo.putMember({
+      message_group_uuid,
+      owner_user_uuid: owner.uuid,
+      user_uuid: other.uuid,
+      user_display_name: other.display_name,
+      user_handle: other.handle,
+    });
   }
   let last: MessageItem | undefined;
   for (const [i, message] of LINES.entries()) {
