@@ -184,14 +184,16 @@ export async function measureCases(
   cpu?: CpuMeter,
   onRound?: (round: number) => void,
 ): Promise<CaseResult[]> {
-  const totals = specs.map(() => ({
-    latencies: new Latencies(),
-    ok: 0,
-    errors: 0,
-    errorKinds: {} as Record<string, number>,
-    seconds: 0,
-    cpu: {} as CpuShare,
-  }));
+  const totals = specs.map(
+    (): { latencies: Latencies; ok: number; errors: number; errorKinds: Record<string, number>; seconds: number; cpu: CpuShare } => ({
+      latencies: new Latencies(),
+      ok: 0,
+      errors: 0,
+      errorKinds: {},
+      seconds: 0,
+      cpu: {},
+    }),
+  );
   for (const spec of specs) if (timing.warmupS > 0) await spec.driver(timing.warmupS);
   for (let round = 0; round < timing.rounds; round++) {
     for (const [i, spec] of specs.entries()) {

@@ -179,7 +179,7 @@ function lastLine(file: string): string {
 
 /* ---- the child's side ---- */
 
-type Handler = (args: unknown) => Promise<unknown> | unknown;
+type Handler = (args: unknown) => unknown;
 
 /**
  * In a child: tells the parent it listens on `port`, answers its requests with `handlers`, and

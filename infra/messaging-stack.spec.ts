@@ -33,13 +33,12 @@ const one = (template: Template, type: string): Resource => {
 describe('MessagingStack', () => {
   let app: App;
   let prod: MessagingStack;
-  let dev: MessagingStack;
   let prodTemplate: Template;
   let devTemplate: Template;
 
   beforeAll(() => {
     // One synthesis of the app; both templates come from it.
-    ({ app, prod, dev, prodTemplate, devTemplate } = synthesizeStages());
+    ({ app, prod, prodTemplate, devTemplate } = synthesizeStages());
   }, 120_000);
 
   describe('the messages table', () => {

@@ -57,8 +57,8 @@ export function readStageConfig(node: Node): StageConfig {
   const list = (key: string): string[] | undefined => {
     const value: unknown = node.tryGetContext(key);
     if (value === undefined || value === null || value === '') return undefined;
-    const items = Array.isArray(value) ? value : String(value).split(',');
-    return items.map((item) => String(item).trim()).filter(Boolean);
+    const items: unknown[] = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : [JSON.stringify(value)];
+    return items.map((item) => (typeof item === 'string' ? item : JSON.stringify(item)).trim()).filter(Boolean);
   };
   const matching = (key: string, pattern: RegExp, example: string): string | undefined => {
     const value = text(key);

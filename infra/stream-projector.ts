@@ -113,6 +113,7 @@ export class StreamProjector extends Construct {
         onFailure: new SqsDlq(this.failureQueue),
         filters: [
           lambda.FilterCriteria.filter({
+            // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- aws-cdk-lib types FilterRule.isEqual() as any
             eventName: lambda.FilterRule.isEqual('INSERT'),
             // Message items only: member items share the MSG# partition but carry no message_uuid.
             dynamodb: {

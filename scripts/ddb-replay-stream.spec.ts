@@ -2,7 +2,6 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { testUser, useTestTable } from '../test/support/dynamodb.js';
 import { runScript } from '../test/support/run-script.js';
-import type { UserRef } from '../src/dynamodb/messages.repository.js';
 
 const db = useTestTable();
 

@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const running = runningLocalStack(dataDir);
   let info: LocalStackInfo;
   let stopDependencies = async () => undefined as void;
-  let port = config.port;
+  let port: number;
   if (running) {
     info = running;
     // That stack's API has its port; this one takes another.

@@ -49,7 +49,7 @@ const drain = () => stack.app.get(ChangeCaptureEmulator).drain();
 async function pair(): Promise<[TestUser, TestUser]> {
   const users = await Promise.all([stack.createUser(), stack.createUser()]);
   for (const user of users) tokens.set(user.uuid, await stack.accessToken(user));
-  return users as [TestUser, TestUser];
+  return users;
 }
 
 const post = (app: NestExpressApplication, from: TestUser, body: object) =>

@@ -23,7 +23,7 @@ const auth = (user: TestUser) => ({ Authorization: `Bearer ${tokens.get(user.han
 async function pair(): Promise<[TestUser, TestUser]> {
   const users = await Promise.all([stack.createUser(), stack.createUser()]);
   for (const user of users) tokens.set(user.handle, await stack.accessToken(user));
-  return users as [TestUser, TestUser];
+  return users;
 }
 
 describe('conversation lists follow the latest reply', () => {

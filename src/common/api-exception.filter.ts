@@ -77,7 +77,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
     const body = this.toApiError(exception);
-    if (body.statusCode === HttpStatus.SERVICE_UNAVAILABLE) response.setHeader('Retry-After', '1');
+    if (body.statusCode === Number(HttpStatus.SERVICE_UNAVAILABLE)) response.setHeader('Retry-After', '1');
     if (exception instanceof RateLimitedException) response.setHeader('Retry-After', String(exception.retryAfterSeconds));
     response.status(body.statusCode).json(body);
   }
@@ -111,7 +111,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
     }
     if (isAwsAccessDenied(exception)) {
       // AWS's message names the action and the resource ("… is not authorized to perform: dynamodb:GetItem on resource: …").
-      const requestId = (exception as { $metadata?: { requestId?: unknown } }).$metadata?.requestId;
+      const requestId = (exception as { $metadata?: { requestId?: string } }).$metadata?.requestId;
       this.logger.error(
         `AWS refused a call: the deployment's IAM policy lacks a permission (answered 500): ${describe(exception)}${requestId ? ` (request id ${requestId})` : ''}`,
         exception instanceof Error ? exception.stack : undefined,

@@ -3,7 +3,6 @@ import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { testUser, useTestTable } from '../../test/support/dynamodb.js';
-import type { MessagesRepository, UserRef } from './messages.repository.js';
 import { parseTimestamp } from './timestamp.js';
 
 const db = useTestTable();

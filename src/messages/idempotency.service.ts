@@ -1,7 +1,6 @@
 import {
   ConflictException,
   HttpException,
-  Inject,
   Injectable,
   Logger,
   UnprocessableEntityException,
@@ -132,12 +131,12 @@ export class IdempotencyService implements OnApplicationBootstrap, BeforeApplica
   }
 
   private async read<T>(userUuid: string, key: string): Promise<KeyRow<T> | undefined> {
-    const [row] = (await this.dataSource.query(
+    const [row] = await this.dataSource.query<KeyRow<T>[]>(
       `SELECT request_hash, response, locked_until > $3 AS in_flight,
               to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"') AS planned_at
        FROM public.idempotency_keys WHERE user_uuid = $1 AND key = $2`,
       [userUuid, key, formatTimestamp(nowMicros())],
-    )) as KeyRow<T>[];
+    );
     return row && { ...row, in_flight: row.in_flight === true };
   }
 
@@ -158,9 +157,9 @@ export class IdempotencyService implements OnApplicationBootstrap, BeforeApplica
 
   /** Forgets the keys planned more than 24 hours ago; returns how many. */
   async removeExpired(): Promise<number> {
-    const [, deleted] = (await this.dataSource.query(
+    const [, deleted] = await this.dataSource.query<[unknown, number]>(
       `DELETE FROM public.idempotency_keys WHERE created_at < now() - interval '${RETENTION}'`,
-    )) as [unknown, number];
+    );
     return deleted;
   }
 

@@ -157,13 +157,11 @@ describe('the API called from a browser page on another origin', () => {
 
 describe('the preflight answer', () => {
   it('allows the three request headers, exposes the cursor and is cached for ten minutes', async () => {
-    const res = await request(stack.app.getHttpServer())
-      .options('/api/messages')
-      .set({
-        Origin: allowedOrigin,
-        'Access-Control-Request-Method': 'POST',
-        'Access-Control-Request-Headers': 'authorization,content-type,idempotency-key',
-      });
+    const res = await request(stack.app.getHttpServer()).options('/api/messages').set({
+      Origin: allowedOrigin,
+      'Access-Control-Request-Method': 'POST',
+      'Access-Control-Request-Headers': 'authorization,content-type,idempotency-key',
+    });
 
     expect(res.status).toBe(204);
     expect(res.headers['access-control-allow-origin']).toBe(allowedOrigin);

@@ -470,7 +470,7 @@ describe('tokens', () => {
     const publicPem = createPublicKey(emulatorKey).export({ type: 'spki', format: 'pem' });
     type Expect = 200 | 401 | 403 | 'maybe';
     const claims = fc.record({
-      iss: fc.constantFrom(valid.iss, 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other', `${valid.iss}/`),
+      iss: fc.constantFrom(valid.iss, 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other', `${String(valid.iss)}/`),
       client_id: fc.constantFrom(valid.client_id, 'otherclient'),
       token_use: fc.constantFrom('access', 'id', 'refresh'),
       exp: fc.constantFrom(Math.floor(Date.now() / 1000) + 3600, 1_600_003_600),

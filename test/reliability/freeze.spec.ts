@@ -101,7 +101,7 @@ async function expectStoredOnce(posts: { body: object; key: string }[], conversa
 describe("Cognito's signing keys out of reach (cognito-local frozen before any token was checked)", () => {
   it('answers 503 with Retry-After within the bound, not 401, and 200 once Cognito is back', async () => {
     stack.signalCognito('SIGSTOP');
-    let thawedAt = 0;
+    let thawedAt: number;
     try {
       const results = await Promise.all([
         timed(() => stack.api.get('/api/message_groups', token)),
@@ -131,7 +131,7 @@ describe('DynamoDB frozen (dynalite stopped with SIGSTOP)', () => {
       { body: { message: 'by handle while frozen', handle: bob.handle }, key: randomUUID() },
     ];
     stack.dynalite.freeze();
-    let thawedAt = 0;
+    let thawedAt: number;
     try {
       const results = await Promise.all([
         timed(() => stack.api.get('/api/message_groups', token)),
@@ -162,7 +162,7 @@ describe('Postgres behind a network black hole', () => {
     const carolToken = await stack.accessToken(carol); // never seen by the API: its user lookup needs Postgres
     const posts = [{ body: { message: 'keyed while black-holed', message_group_uuid: group }, key: randomUUID() }];
     pgProxy.blackhole();
-    let healedAt = 0;
+    let healedAt: number;
     try {
       const results = await Promise.all([
         timed(() => stack.api.get(`/api/users/@${bob.handle}/short`)),

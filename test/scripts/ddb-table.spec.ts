@@ -230,7 +230,7 @@ describe("the scripts' configuration", () => {
     ['prod', ['prod'], {}],
     ['an AWS endpoint', [], { DYNAMODB_ENDPOINT: 'https://dynamodb.us-east-1.amazonaws.com' }],
   ])('refuses STREAM_EMULATOR=on against AWS (%s) with one line, before any request', async (_what, args, env) => {
-    const result = await runScript('ddb-list-tables', args as string[], { APP_ENV: '', STREAM_EMULATOR: 'on', ...env }, cwd.path);
+    const result = await runScript('ddb-list-tables', args, { APP_ENV: '', STREAM_EMULATOR: 'on', ...env }, cwd.path);
 
     expectOneLineFailure(
       result,

@@ -162,7 +162,7 @@ export async function ensureCognitoUser(
         UserAttributes: Object.entries(input.attributes).map(([Name, Value]) => ({ Name, Value })),
       }),
     );
-    ({ Username: username, Attributes: attributes } = (User ?? {}) as UserType);
+    ({ Username: username, Attributes: attributes } = User ?? ({} satisfies UserType));
   }
   if (existing?.status !== 'CONFIRMED') {
     await client.send(

@@ -8,7 +8,7 @@ export interface OpenedMessagesRepository {
   /** The change-capture emulator attached to the repository, when `config.streamEmulator` is on. */
   emulator?: ChangeCaptureEmulator;
   /** Finishes pending work (e.g. the change-capture emulator's queue) and releases the client. */
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 /** The repository for code outside the Nest app (scripts, the local stack), built as the app builds it. */

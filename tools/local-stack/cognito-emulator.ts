@@ -109,8 +109,8 @@ export async function startCognitoEmulator(options: CognitoEmulatorOptions): Pro
 }
 
 function lastLine(output: string): string {
-  // eslint-disable-next-line no-control-regex
   const lines = output
+    // eslint-disable-next-line no-control-regex -- ANSI colour codes start with ESC
     .replace(/\x1b\[[0-9;]*m/g, '')
     .split('\n')
     .map((l) => l.trim())

@@ -56,7 +56,7 @@ export interface LocalStack {
   /** True when Postgres is the stack's own (no DATABASE_URL given). */
   embeddedPostgres: boolean;
   /** Stops everything this stack started, newest first, and removes stack.json. */
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 export const LOCAL_DATABASE_NAME = 'cruddur';

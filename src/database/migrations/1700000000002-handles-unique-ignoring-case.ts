@@ -10,9 +10,9 @@ export class HandlesUniqueIgnoringCase1700000000002 implements MigrationInterfac
 
   async up(queryRunner: QueryRunner): Promise<void> {
     // CREATE UNIQUE INDEX would fail on the first duplicate with a generic message: name them all first.
-    const clashes: { handles: string[] }[] = await queryRunner.query(`
+    const clashes = (await queryRunner.query(`
       SELECT array_agg(handle ORDER BY handle COLLATE "C") AS handles
-      FROM public.users GROUP BY lower(handle) HAVING count(*) > 1 ORDER BY lower(handle) COLLATE "C"`);
+      FROM public.users GROUP BY lower(handle) HAVING count(*) > 1 ORDER BY lower(handle) COLLATE "C"`)) as { handles: string[] }[];
     if (clashes.length) {
       const names = clashes.map((c) => c.handles.map((h) => JSON.stringify(h)).join(', ')).join('; ');
       throw new Error(

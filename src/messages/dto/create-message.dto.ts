@@ -29,6 +29,7 @@ function Checked(rule: Rule): PropertyDecorator {
 const isAbsent = (v: unknown) => v === undefined || v === null || v === '';
 
 /** NUL, or half of a surrogate pair: text that Postgres (the Idempotency-Key's stored response) or DynamoDB refuses. */
+// eslint-disable-next-line no-control-regex -- NUL is the character this rule is about
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
@@ -67,12 +68,12 @@ export class CreateMessageDto {
   message: string;
 
   @ApiPropertyOptional({ description: 'The recipient (pattern C). Exactly one of handle and message_group_uuid.', example: 'bayko' })
-  @Transform(({ value }) => (typeof value === 'string' && value.length > 1 ? value.replace(/^@/, '') : value))
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' && value.length > 1 ? value.replace(/^@/, '') : value))
   @Checked(handleRule)
   handle?: string;
 
   @ApiPropertyOptional({ format: 'uuid', description: 'An existing conversation of the caller (pattern D).' })
-  @Transform(({ value }) => (typeof value === 'string' ? value.toLowerCase() : value))
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.toLowerCase() : value))
   @Checked(groupRule)
   message_group_uuid?: string;
 }
