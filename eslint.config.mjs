@@ -27,10 +27,11 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-floating-promises': 'warn',
       '@typescript-eslint/no-unsafe-argument': 'warn',
-      // What this code base needs: `_`-prefixed names are deliberately unused (a destructured field
-      // left out, an ignored argument); async functions without await satisfy Promise-returning
-      // contracts (stop functions, fakes of async interfaces).
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true }],
+      // What this code base needs: parameters are part of a signature even when a body (a generated
+      // stub, a fake) does not use them; `_`-prefixed variables are deliberately unused (a destructured
+      // field left out); async functions without await satisfy Promise-returning contracts (stop
+      // functions, fakes of async interfaces).
+      '@typescript-eslint/no-unused-vars': ['error', { args: 'none', varsIgnorePattern: '^_', ignoreRestSiblings: true }],
       '@typescript-eslint/require-await': 'off',
     },
   },

@@ -145,7 +145,7 @@ describe('npm run ddb:replay-stream', () => {
 
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
-      `ddb:replay-stream: conversation ${group}: 0 member(s) found, 2 expected (member items, or group items for an older conversation)\n`,
+      `ddb:replay-stream: conversation ${group}: 0 member(s) found, 2 expected (member items, or list items for an older conversation)\n`,
     );
   });
 
