@@ -30,6 +30,23 @@ export class MembersNotFoundError extends Error {
   }
 }
 
+/**
+ * What the projector needs of the table: the member items and the list items. The Lambda and the
+ * API give it the MessagesRepository; the capacity simulation a metering stand-in.
+ */
+export type ProjectorStore = Pick<
+  MessagesRepository,
+  | 'listMembers'
+  | 'getMember'
+  | 'putMember'
+  | 'advanceMember'
+  | 'completeMember'
+  | 'forgetStale'
+  | 'putListItem'
+  | 'deleteListItem'
+  | 'listListItemsOnIndex'
+>;
+
 /** How often a member's update is retried after another projection changed the member item first. */
 const MAX_CONFLICTS = 100;
 
@@ -54,7 +71,7 @@ const MAX_CONFLICTS = 100;
  * stream retries it) instead of being checkpointed with nothing written.
  */
 export class ConversationListProjector {
-  constructor(private readonly repository: MessagesRepository) {}
+  constructor(private readonly repository: ProjectorStore) {}
 
   async project(message: ProjectedMessage): Promise<ConversationProjection> {
     const { message_group_uuid } = message;
@@ -152,7 +169,7 @@ export class ConversationListProjector {
  * puts: a member item that exists already stays as it is.
  */
 export async function buildMembersFromListItems(
-  repository: MessagesRepository,
+  repository: ProjectorStore,
   message_group_uuid: string,
   listItems?: ConversationListItem[],
 ): Promise<void> {

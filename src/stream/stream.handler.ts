@@ -8,7 +8,12 @@ import { createDynamoDbClient } from '../dynamodb/dynamodb.client.js';
 import { MEMBER_PREFIX, MESSAGE_PREFIX } from '../dynamodb/message.entities.js';
 import { MessagesRepository } from '../dynamodb/messages.repository.js';
 import { compareTimestamps } from '../dynamodb/timestamp.js';
-import { ConversationListProjector, type ConversationProjection, type ProjectedMessage } from './conversation-list.projector.js';
+import {
+  ConversationListProjector,
+  type ConversationProjection,
+  type ProjectedMessage,
+  type ProjectorStore,
+} from './conversation-list.projector.js';
 
 /*
  * The stream Lambda (docs/architecture.md, "The projector"). Kept free of Nest so that esbuild can bundle it on its own.
@@ -23,7 +28,7 @@ export const streamLogger = new Logger({ serviceName: 'cruddur-messaging-stream'
 const CONVERSATION_CONCURRENCY = 8;
 
 export interface StreamHandlerDeps {
-  repository: MessagesRepository;
+  repository: ProjectorStore;
   logger?: Logger;
   /** Holds one batch's state: a handler processes one batch at a time (as Lambda does). */
   processor?: BatchProcessor;
