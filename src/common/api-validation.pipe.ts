@@ -46,6 +46,7 @@ export class ApiValidationPipe extends ValidationPipe {
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     const body = metadata.type === 'body';
+    if (body && value === undefined) value = {}; // no body at all: no fields (a route whose fields are all optional takes it)
     if (body && (value === null || typeof value !== 'object' || Array.isArray(value))) {
       throw new BadRequestException({ error: 'Bad Request', message: 'The body must be a JSON object', errors: ['body_invalid'] });
     }

@@ -54,6 +54,18 @@ const messageSchema = {
   },
 } as const;
 
+/**
+ * What a member's list shows of their read state, kept by the projector and the read route (never
+ * computed per list row): how many messages of the other member came after the member's read
+ * marker (`unread_count`, exact up to 99; `unread_more` beyond), and the other member's marker
+ * (`other_last_read_at`: "seen"). Extra attributes only: the original tools ignore them.
+ */
+const readState = {
+  unread_count: { type: 'number' },
+  unread_more: { type: 'boolean' },
+  other_last_read_at: { type: 'string' },
+} as const;
+
 const listItemSchema = {
   model: { entity: 'message_group', version: '1', service: 'cruddur' },
   attributes: {
@@ -62,6 +74,7 @@ const listItemSchema = {
     message_group_uuid: { type: 'string', required: true, field: MESSAGE_TABLE.groupIndex.partitionKey },
     message: { type: 'string', required: true },
     ...sender,
+    ...readState,
   },
   indexes: {
     byOwner: {
@@ -94,6 +107,8 @@ const listItemSchema = {
  * - `last_reply_at`, `message`: the newest message projected for this member (absent: none yet).
  * - `group_sk`: the sk of the member's `GRP#` item; `pending` while that item does not yet show
  *   `last_reply_at`; `stale`: sks of this member's older `GRP#` items of the conversation, to delete.
+ * - `last_read_at`: the member's read marker (the newest message they have read: marked read, or
+ *   written by them); `unread_count`, `unread_more`, `other_last_read_at` as on the list item.
  * - `version`: every change is conditional on it (optimistic concurrency, no transactions).
  */
 const memberSchema = {
@@ -108,6 +123,8 @@ const memberSchema = {
     pending: { type: 'boolean' },
     stale: { type: 'set', items: 'string' },
     version: { type: 'number', required: true },
+    last_read_at: { type: 'string' },
+    ...readState,
   },
   indexes: {
     byConversation: {

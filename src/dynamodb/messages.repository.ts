@@ -47,7 +47,25 @@ export interface NewListItem {
   message: string;
   /** The other member of the conversation. */
   other: UserRef;
+  readState?: ReadState;
 }
+
+/** A member's read state as lists show it (docs/architecture.md, "Read state"). */
+export interface ReadState {
+  unread_count?: number;
+  unread_more?: boolean;
+  other_last_read_at?: string;
+}
+
+/** The read state a member item holds: the list's, and the member's own marker. */
+export interface MemberReadState extends ReadState {
+  last_read_at?: string;
+}
+
+const READ_STATE_FIELDS = ['unread_count', 'unread_more', 'other_last_read_at'] as const;
+
+/** Unread counts stop here: exact up to 99, then 99 with `unread_more`. */
+export const UNREAD_CAP = 99;
 
 /** A member's list item to move to: the newest message projected for the member. */
 export interface MemberTarget {
@@ -179,6 +197,52 @@ export class MessagesRepository {
     return data[0];
   }
 
+  /**
+   * Sets the read state a list item shows (unread count, the other member's marker), if the item at
+   * that key is still the conversation's. False when it is not (it moved on; its successor is
+   * written from the member item).
+   */
+  async updateListItemReadState(
+    owner_user_uuid: string,
+    last_reply_at: string,
+    message_group_uuid: string,
+    state: ReadState,
+  ): Promise<boolean> {
+    const fields = definedReadState(state);
+    const absent = READ_STATE_FIELDS.filter((name) => state[name] === undefined);
+    let update = this.model.entities.listItem.patch({ owner_user_uuid, last_reply_at }).set(fields);
+    if (absent.length) update = update.remove(absent);
+    return this.conditionally(update.where((attributes, { eq }) => eq(attributes.message_group_uuid, message_group_uuid)).go(WRITE));
+  }
+
+  /**
+   * How many messages of the conversation after `after` (exclusive; undefined: from the first) up
+   * to `upTo` (inclusive) someone other than `reader` wrote: a strongly consistent Query of at most
+   * UNREAD_CAP + 1 messages, so exact up to UNREAD_CAP, then UNREAD_CAP with `more`.
+   */
+  async countUnread(
+    message_group_uuid: string,
+    reader: string,
+    after: string | undefined,
+    upTo: string,
+  ): Promise<{ count: number; more: boolean }> {
+    // A key range is a string range: with timestamps of mixed offsets (the original tools') the
+    // marker can sort after the target although it is older; nothing to count in stored order then.
+    if (after !== undefined && after >= upTo) return { count: 0, more: false };
+    const query = this.model.entities.message.query.byConversation({ message_group_uuid });
+    // `between` is inclusive: the marker's own message (if read back) is left out below.
+    const range = after === undefined ? query.lte({ created_at: upTo }) : query.between({ created_at: after }, { created_at: upTo });
+    const { data } = await range.go({ limit: UNREAD_CAP + 2, order: 'asc', consistent: true, ...READ });
+    const count = data.filter((m) => m.created_at !== after && m.user_uuid !== reader).length;
+    return { count: Math.min(count, UNREAD_CAP), more: count > UNREAD_CAP };
+  }
+
+  /** The conversation's newest message (a strongly consistent read), if it has one. */
+  async newestMessage(message_group_uuid: string): Promise<MessageItem | undefined> {
+    const { data } = await this.messagesOf(message_group_uuid).go({ limit: 1, order: 'desc', consistent: true, ...READ });
+    return data[0];
+  }
+
   /** Whether the conversation has any message (a strongly consistent read). */
   async hasMessages(message_group_uuid: string): Promise<boolean> {
     const { data } = await this.messagesOf(message_group_uuid).go({ limit: 1, consistent: true, ...READ });
@@ -260,16 +324,36 @@ export class MessagesRepository {
    * at `version`; the member's current list item, and an earlier target whose item may have been
    * written, become stale. Returns the member item as it now is, or undefined when it changed meanwhile.
    */
-  async advanceMember(member: MemberItem, target: MemberTarget): Promise<MemberItem | undefined> {
+  async advanceMember(member: MemberItem, target: MemberTarget, read: MemberReadState = {}): Promise<MemberItem | undefined> {
     const stale = [member.group_sk, member.pending ? member.last_reply_at : undefined].filter((sk): sk is string => sk !== undefined);
     const other = target.other
       ? { user_uuid: target.other.uuid, user_display_name: target.other.display_name, user_handle: target.other.handle }
       : {};
-    const changes = { last_reply_at: target.last_reply_at, message: target.message, pending: true, version: member.version + 1, ...other };
+    const changes = {
+      last_reply_at: target.last_reply_at,
+      message: target.message,
+      pending: true,
+      version: member.version + 1,
+      ...other,
+      ...definedReadState(read),
+    };
     let update = this.model.entities.member.update(memberKey(member)).set(changes);
     if (stale.length) update = update.add({ stale });
     const advanced = await this.conditionally(update.where(({ version }, { eq }) => eq(version, member.version)).go(WRITE));
     return advanced ? { ...member, ...changes, stale: [...new Set([...(member.stale ?? []), ...stale])] } : undefined;
+  }
+
+  /** Sets a member's read state (marker, counts, the other's marker) if the member item is still at `version`. */
+  async updateMemberReadState(member: MemberItem, read: MemberReadState): Promise<MemberItem | undefined> {
+    const changes = { ...definedReadState(read), version: member.version + 1 };
+    const updated = await this.conditionally(
+      this.model.entities.member
+        .update(memberKey(member))
+        .set(changes)
+        .where(({ version }, { eq }) => eq(version, member.version))
+        .go(WRITE),
+    );
+    return updated ? { ...member, ...changes } : undefined;
   }
 
   /**
@@ -375,7 +459,13 @@ function groupAttributes(input: NewListItem): Omit<ConversationListItem, 'last_r
     user_uuid: input.other.uuid,
     user_display_name: input.other.display_name,
     user_handle: input.other.handle,
+    ...definedReadState(input.readState),
   };
+}
+
+/** The read state's fields that have a value (ElectroDB refuses undefined attribute values in a put). */
+function definedReadState<T extends ReadState>(state: T = {} as T): T {
+  return Object.fromEntries(Object.entries(state).filter(([, value]) => value !== undefined)) as T;
 }
 
 export function isConditionalCheckFailed(error: unknown): boolean {

@@ -1,9 +1,20 @@
-import { Controller, Get, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiResponse,
+  ApiTags,
+  ApiUnauthorizedResponse,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CurrentUser } from '../auth/current-user.decorator.js';
 import type { User } from '../users/user.entity.js';
-import { MessageGroupView } from './dto/message.views.js';
+import { MarkReadDto } from './dto/mark-read.dto.js';
+import { MessageGroupUuidParam } from './dto/message-group-uuid.param.js';
+import { MessageGroupView, ReadMarkView } from './dto/message.views.js';
 import { PageQueryDto } from './dto/page-query.dto.js';
 import { MessagesService } from './messages.service.js';
 import { NEXT_CURSOR_HEADER, withNextCursor } from './next-cursor.js';
@@ -27,5 +38,19 @@ export class MessageGroupsController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<MessageGroupView[]> {
     return withNextCursor(res, await this.messages.listConversations(user, query));
+  }
+
+  @Post(':message_group_uuid/read')
+  @HttpCode(200)
+  @ApiBody({ type: MarkReadDto, required: false })
+  @ApiOkResponse({
+    type: ReadMarkView,
+    description: 'The caller read up to up_to (default: the newest message); the marker only moves forward',
+  })
+  @ApiResponse({ status: 400, description: 'Bad uuid, or a body that is not a JSON object' })
+  @ApiNotFoundResponse({ description: 'No such conversation, or the caller is not a member' })
+  @ApiUnprocessableEntityResponse({ description: 'up_to is not a timestamp (`up_to_invalid`)' })
+  markRead(@CurrentUser() user: User, @Param() params: MessageGroupUuidParam, @Body() body: MarkReadDto): Promise<ReadMarkView> {
+    return this.messages.markRead(user, params.message_group_uuid, body.up_to);
   }
 }

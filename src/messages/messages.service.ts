@@ -9,7 +9,8 @@ import type { User } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
 import { ConversationCursor } from './conversation.cursor.js';
 import { CreateMessageDto } from './dto/create-message.dto.js';
-import type { CreatedMessageView, MessageGroupView, MessageView } from './dto/message.views.js';
+import type { CreatedMessageView, MessageGroupView, MessageView, ReadMarkView } from './dto/message.views.js';
+import { compareTimestamps } from '../dynamodb/timestamp.js';
 import { DEFAULT_PAGE_SIZE, type PageQueryDto } from './dto/page-query.dto.js';
 import { RATE_LIMIT_POLICIES } from '../rate-limit/rate-limit.policies.js';
 import { RateLimiterService } from '../rate-limit/rate-limiter.service.js';
@@ -59,8 +60,30 @@ export class MessagesService {
         handle: g.user_handle,
         message: g.message,
         created_at: g.last_reply_at,
+        unread_count: g.unread_count ?? 0,
+        unread_more: g.unread_more ?? false,
+        other_last_read_at: g.other_last_read_at ?? null,
       })),
       nextCursor: page.next && this.cursors.encode(scope, page.next),
+    };
+  }
+
+  /**
+   * The caller has read the conversation up to `upTo` (a message's created_at), or up to its newest
+   * message: the marker only moves forward, never past the newest message (so "seen" never covers a
+   * message not yet written). Member only.
+   */
+  async markRead(user: User, conversationId: string, upTo?: string): Promise<ReadMarkView> {
+    await this.membership(user, conversationId);
+    const newest = await this.repository.newestMessage(conversationId);
+    if (!newest) return { message_group_uuid: conversationId, last_read_at: null, unread_count: 0, unread_more: false };
+    const marker = upTo === undefined || compareTimestamps(upTo, newest.created_at) > 0 ? newest.created_at : upTo;
+    const member = await this.projector.markRead(conversationId, user.uuid, marker);
+    return {
+      message_group_uuid: conversationId,
+      last_read_at: member.last_read_at ?? null,
+      unread_count: member.unread_count ?? 0,
+      unread_more: member.unread_more ?? false,
     };
   }
 

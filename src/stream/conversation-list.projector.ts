@@ -1,9 +1,22 @@
-import type { MemberItem, ConversationListItem, MessageItem, MessagesRepository, UserRef } from '../dynamodb/messages.repository.js';
+import type {
+  ConversationListItem,
+  MemberItem,
+  MessageItem,
+  MessagesRepository,
+  ReadState,
+  UserRef,
+} from '../dynamodb/messages.repository.js';
 import { compareTimestamps } from '../dynamodb/timestamp.js';
 
 /** The part of a message the projector needs. */
 export type ProjectedMessage = Pick<MessageItem, 'message_group_uuid' | 'created_at' | 'message'> &
-  Partial<Pick<MessageItem, 'user_uuid' | 'user_display_name' | 'user_handle'>>;
+  Partial<Pick<MessageItem, 'user_uuid' | 'user_display_name' | 'user_handle'>> & {
+    /**
+     * Each writer's newest message of the conversation in the batch this one was coalesced from
+     * (user uuid → sk): what a member writes, they have read. Without it, the message's own sender.
+     */
+    authored?: Record<string, string>;
+  };
 
 export interface MemberProjection {
   owner_user_uuid: string;
@@ -42,9 +55,12 @@ export type ProjectorStore = Pick<
   | 'advanceMember'
   | 'completeMember'
   | 'forgetStale'
+  | 'updateMemberReadState'
   | 'putListItem'
   | 'deleteListItem'
+  | 'updateListItemReadState'
   | 'listListItemsOnIndex'
+  | 'countUnread'
 >;
 
 /** How often a member's update is retried after another projection changed the member item first. */
@@ -96,19 +112,49 @@ export class ConversationListProjector {
 
   private async projectMember(first: MemberItem, message: ProjectedMessage): Promise<MemberProjection> {
     let member = first;
+    let moved = false;
     for (let conflicts = 0; conflicts <= MAX_CONFLICTS; conflicts++) {
       if (conflicts > 0) member = await this.reread(member);
+      const marker = latest(member.last_read_at, authoredBy(message, member.owner_user_uuid));
+      const otherMarker = latest(member.other_last_read_at, authoredBy(message, member.user_uuid));
       const newer = member.last_reply_at === undefined || compareTimestamps(message.created_at, member.last_reply_at) > 0;
       if (!newer) {
+        // A late message of the other member after the marker, or a marker that moved: the counts are read again.
+        const lateUnread = !moved && message.user_uuid === member.user_uuid && isAfter(message.created_at, member.last_read_at);
+        if (lateUnread || marker !== member.last_read_at || otherMarker !== member.other_last_read_at) {
+          const read = await this.readState(
+            member,
+            member.last_reply_at!,
+            marker,
+            otherMarker,
+            lateUnread || marker !== member.last_read_at,
+          );
+          const updated = await this.repository.updateMemberReadState(member, read);
+          if (!updated) continue;
+          member = updated;
+          if (!member.pending && member.group_sk !== undefined) {
+            await this.repository.updateListItemReadState(
+              member.owner_user_uuid,
+              member.group_sk,
+              member.message_group_uuid,
+              listReadState(member),
+            );
+          }
+        }
         const removed = member.pending ? await this.complete(member) : await this.deleteStale(member);
         if (removed === undefined) continue;
-        return { owner_user_uuid: member.owner_user_uuid, moved: false, last_reply_at: member.last_reply_at!, removed };
+        return { owner_user_uuid: member.owner_user_uuid, moved, last_reply_at: member.last_reply_at!, removed };
       }
       const target = { last_reply_at: message.created_at, message: message.message, other: senderIfOther(member, message) };
-      const advanced = await this.repository.advanceMember(member, target);
+      const read = await this.readState(member, message.created_at, marker, otherMarker, true);
+      const advanced = await this.repository.advanceMember(member, target, read);
       if (!advanced) continue;
-      const removed = (await this.complete(advanced)) ?? 0;
-      return { owner_user_uuid: member.owner_user_uuid, moved: true, last_reply_at: message.created_at, removed };
+      moved = true;
+      const removed = await this.complete(advanced);
+      // Another writer changed the member item meanwhile (a read, another projection): read it
+      // again and finish from there, so the list item never keeps a stale read state.
+      if (removed === undefined) continue;
+      return { owner_user_uuid: member.owner_user_uuid, moved, last_reply_at: message.created_at, removed };
     }
     throw new Error(
       `conversation ${member.message_group_uuid}: member ${member.owner_user_uuid} changed ${MAX_CONFLICTS} times under the projection`,
@@ -123,13 +169,19 @@ export class ConversationListProjector {
    * with its stale items named: the next projection deletes them again (a no-op) and records.
    */
   private async complete(member: MemberItem): Promise<number | undefined> {
+    const readState = listReadState(member);
     const written = await this.repository.putListItem({
       owner_user_uuid: member.owner_user_uuid,
       message_group_uuid: member.message_group_uuid,
       last_reply_at: member.last_reply_at!,
       message: member.message ?? '',
       other: otherOf(member),
+      readState,
     });
+    if (!sameReadState(written, readState)) {
+      // An earlier attempt wrote this item with the read state of its time.
+      await this.repository.updateListItemReadState(member.owner_user_uuid, written.last_reply_at, member.message_group_uuid, readState);
+    }
     const stale = [...(member.stale ?? [])].filter((sk) => sk !== written.last_reply_at);
     await this.deleteGroupItems(member, stale);
     if (await this.repository.completeMember(member, written.last_reply_at, stale)) return stale.length;
@@ -154,6 +206,75 @@ export class ConversationListProjector {
 
   private async deleteGroupItems(member: MemberItem, sks: string[]): Promise<void> {
     await Promise.all(sks.map((sk) => this.repository.deleteListItem(member.owner_user_uuid, sk, member.message_group_uuid)));
+  }
+
+  /**
+   * Moves `reader`'s read marker forward to `marker` (never back: an older marker changes nothing),
+   * recounts their unread messages from the data, and shows the marker to the other member ("seen").
+   * Each member item changes conditionally on its version, then the list item follows it; a
+   * projection racing this one reads the new marker and writes its list item from it.
+   * Returns the reader's member item as it is now.
+   */
+  async markRead(message_group_uuid: string, reader: string, marker: string): Promise<MemberItem> {
+    let member = await this.getMemberOrFail(message_group_uuid, reader);
+    for (let conflicts = 0; ; conflicts++) {
+      if (conflicts > MAX_CONFLICTS)
+        throw new Error(`conversation ${message_group_uuid}: member ${reader} changed ${MAX_CONFLICTS} times under a read`);
+      if (conflicts > 0) member = await this.reread(member);
+      if (member.last_read_at !== undefined && compareTimestamps(member.last_read_at, marker) >= 0) break;
+      const read = await this.readState(member, member.last_reply_at ?? marker, marker, member.other_last_read_at, true);
+      const updated = await this.repository.updateMemberReadState(member, read);
+      if (!updated) continue;
+      member = updated;
+      if (!member.pending && member.group_sk !== undefined) {
+        await this.repository.updateListItemReadState(member.owner_user_uuid, member.group_sk, message_group_uuid, listReadState(member));
+      }
+      break;
+    }
+    await this.showSeen(message_group_uuid, member.user_uuid, member.last_read_at!);
+    return member;
+  }
+
+  /** The other member's `other_last_read_at` moves forward to `marker`, on their member item and list item. */
+  private async showSeen(message_group_uuid: string, owner: string, marker: string): Promise<void> {
+    let other = await this.getMemberOrFail(message_group_uuid, owner);
+    for (let conflicts = 0; conflicts <= MAX_CONFLICTS; conflicts++) {
+      if (conflicts > 0) other = await this.reread(other);
+      if (other.other_last_read_at !== undefined && compareTimestamps(other.other_last_read_at, marker) >= 0) return;
+      const updated = await this.repository.updateMemberReadState(other, { other_last_read_at: marker });
+      if (!updated) continue;
+      if (!updated.pending && updated.group_sk !== undefined) {
+        await this.repository.updateListItemReadState(owner, updated.group_sk, message_group_uuid, listReadState(updated));
+      }
+      return;
+    }
+  }
+
+  private async getMemberOrFail(message_group_uuid: string, owner: string): Promise<MemberItem> {
+    const member = await this.repository.getMember(message_group_uuid, owner);
+    if (!member) throw new MembersNotFoundError(message_group_uuid, 1);
+    return member;
+  }
+
+  /**
+   * The member's read state with its target at `target`: the markers given, and the unread count
+   * counted from the data (the other member's messages after the marker, up to the target), so that
+   * replays, late and coalesced deliveries never double-count. `recount: false` keeps the count.
+   */
+  private async readState(
+    member: MemberItem,
+    target: string,
+    marker: string | undefined,
+    otherMarker: string | undefined,
+    recount: boolean,
+  ) {
+    const { count, more } =
+      marker !== undefined && compareTimestamps(marker, target) >= 0
+        ? { count: 0, more: false }
+        : recount
+          ? await this.repository.countUnread(member.message_group_uuid, member.owner_user_uuid, marker, target)
+          : { count: member.unread_count ?? 0, more: member.unread_more ?? false };
+    return { last_read_at: marker, other_last_read_at: otherMarker, unread_count: count, unread_more: more };
   }
 
   private async reread(member: MemberItem): Promise<MemberItem> {
@@ -195,6 +316,40 @@ export async function buildMembersFromListItems(
       });
     }),
   );
+}
+
+/** What a list item shows of its member's read state. */
+export function listReadState(member: MemberItem): ReadState {
+  // Nothing unread is no attribute at all: list items keep the original tools' layout until then.
+  return {
+    unread_count: member.unread_count || undefined,
+    unread_more: member.unread_more || undefined,
+    other_last_read_at: member.other_last_read_at,
+  };
+}
+
+function sameReadState(item: ReadState, state: ReadState): boolean {
+  return (
+    (item.unread_count ?? 0) === (state.unread_count ?? 0) &&
+    (item.unread_more ?? false) === (state.unread_more ?? false) &&
+    item.other_last_read_at === state.other_last_read_at
+  );
+}
+
+/** The newest message a user wrote in the message's batch (or the message itself, when they sent it). */
+function authoredBy(message: ProjectedMessage, user_uuid: string): string | undefined {
+  return message.authored?.[user_uuid] ?? (message.user_uuid === user_uuid ? message.created_at : undefined);
+}
+
+/** The later of two timestamps (by instant); undefined counts as none. */
+export function latest(a: string | undefined, b: string | undefined): string | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return compareTimestamps(b, a) > 0 ? b : a;
+}
+
+function isAfter(sk: string, marker: string | undefined): boolean {
+  return marker === undefined || compareTimestamps(sk, marker) > 0;
 }
 
 function otherOf(member: MemberItem): UserRef {

@@ -97,8 +97,13 @@ export function messageOf(record: DynamoDBRecord): ProjectedMessage | undefined 
   };
 }
 
+/**
+ * The newest message of each conversation in the batch, with each writer's newest message of it
+ * (`authored`: what a member wrote, they have read, even when a newer message is the one projected).
+ */
 function newestMessagePerConversation(records: DynamoDBRecord[]): Map<string, ProjectedMessage> {
   const newest = new Map<string, ProjectedMessage>();
+  const authored = new Map<string, Record<string, string>>();
   for (const record of records) {
     let message: ProjectedMessage | undefined;
     try {
@@ -107,9 +112,17 @@ function newestMessagePerConversation(records: DynamoDBRecord[]): Map<string, Pr
       continue; // reported against its own record by the record handler
     }
     if (!message) continue;
-    const seen = newest.get(message.message_group_uuid);
-    if (!seen || compareTimestamps(message.created_at, seen.created_at) >= 0) newest.set(message.message_group_uuid, message);
+    const group = message.message_group_uuid;
+    const seen = newest.get(group);
+    if (!seen || compareTimestamps(message.created_at, seen.created_at) >= 0) newest.set(group, message);
+    if (message.user_uuid !== undefined) {
+      const writers = authored.get(group) ?? {};
+      const previous = writers[message.user_uuid];
+      if (previous === undefined || compareTimestamps(message.created_at, previous) > 0) writers[message.user_uuid] = message.created_at;
+      authored.set(group, writers);
+    }
   }
+  for (const [group, message] of newest) newest.set(group, { ...message, authored: authored.get(group) });
   return newest;
 }
 

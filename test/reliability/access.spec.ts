@@ -155,6 +155,32 @@ describe("other users' tokens", () => {
     expect(after.groups).toHaveLength(before.groups.length);
   });
 
+  it("let only members mark a conversation read; a non-member's mark is refused like one for a conversation that does not exist, and changes nobody's read state", async () => {
+    const unknown = await stack.api.post(`/api/message_groups/${randomUUID()}/read`, auth(people.dan), {});
+    expect(unknown.status).toBe(404);
+    const readState = async () =>
+      (await auditTable(stack.repository)).members
+        .map((m) => `${m.group}/${m.owner}: ${m.pending}`)
+        .sort()
+        .join('\n') +
+      JSON.stringify(
+        await Promise.all(conversations.flatMap((c) => c.members.map((u) => stack.repository.getMember(c.group, u.uuid)))).then((members) =>
+          members.map((m) => [m?.last_read_at, m?.other_last_read_at, m?.unread_count]),
+        ),
+      );
+    const before = await readState();
+
+    for (const conversation of conversations) {
+      for (const user of members().filter((u) => !conversation.members.includes(u))) {
+        const res = await stack.api.post(`/api/message_groups/${conversation.group}/read`, auth(user), {});
+        leakUnless(res.status === 404);
+        expect(res.status).toBe(404);
+        expect(res.body).toEqual(unknown.body);
+      }
+    }
+    expect(await readState()).toBe(before);
+  });
+
   it("do not accept another user's conversations cursor", async () => {
     const annCursor = String((await stack.api.get('/api/message_groups?limit=1', auth(people.ann))).headers['x-next-cursor']);
 
@@ -228,6 +254,7 @@ describe('forged, expired, id and otherwise invalid tokens', () => {
       'POST /api/messages (reply)': (t) =>
         stack.api.post('/api/messages', t, { message: 'forged reply', message_group_uuid: annBen.group }),
       'POST /api/messages (to a handle)': (t) => stack.api.post('/api/messages', t, { message: 'forged start', handle: people.dan.handle }),
+      'POST /api/message_groups/:uuid/read': (t) => stack.api.post(`/api/message_groups/${annBen.group}/read`, t, {}),
       'POST /api/messages (with a key)': (t) =>
         stack.api.post('/api/messages', t, { message: 'forged keyed', handle: people.dan.handle }, { 'idempotency-key': 'forged' }),
     };

@@ -331,6 +331,41 @@ describe('public routes', () => {
   }, 180_000);
 });
 
+describe('read markers', () => {
+  it('never answer 5xx for any up_to or body on POST /api/message_groups/:uuid/read, and never move a marker past the newest message', async () => {
+    const newest = (await stack.repository.newestMessage(group))!.created_at;
+    const upTo = fc.oneof(
+      fc.constantFrom(newest, '2999-01-01T00:00:00.000000+00:00', '1970-01-01T00:00:00.000000+00:00', '2024-01-01', 'now', '', ' '),
+      fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+      fc.date({ noInvalidDate: true }).map((d) => d.toISOString().replace('Z', '-05:00')),
+      anyString,
+      hugeString,
+      fc.jsonValue({ maxDepth: 3 }),
+    );
+    const body = fc.oneof(
+      upTo.map((value) => JSON.stringify({ up_to: value })),
+      fc.constantFrom('', '{}', 'null', '[]', '"x"', '{"up_to":'),
+      fc.jsonValue().map((v) => JSON.stringify(v) ?? 'null'),
+    );
+
+    await checkRequests(
+      'read markers',
+      fc.tuple(body, fc.boolean()),
+      ([text, otherGroup]) => ({
+        method: 'POST',
+        path: `/api/message_groups/${otherGroup ? randomUUID() : group}/read`,
+        headers: { ...bearer(), 'content-type': 'application/json' },
+        body: Buffer.from(text, 'utf8'),
+      }),
+      ([, otherGroup], res) => {
+        if (otherGroup) expect([400, 404, 413, 422]).toContain(res.status);
+        else if (res.status === 200) expect(String((res.body as { last_read_at: string }).last_read_at) <= newest).toBe(true);
+        else expect([400, 413, 422]).toContain(res.status);
+      },
+    );
+  }, 180_000);
+});
+
 describe('cursors', () => {
   it('accept only the cursors the service issued for that list (random, mutated, re-signed, transplanted)', async () => {
     const mutate = (cursor: string) =>
