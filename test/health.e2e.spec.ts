@@ -52,6 +52,7 @@ describe('GET /api/docs', () => {
         '/api/health/live',
         '/api/health/ready',
         '/api/message_groups',
+        '/api/message_groups/{message_group_uuid}/read',
         '/api/messages',
         '/api/messages/{message_group_uuid}',
         '/api/users/@{handle}/short',
