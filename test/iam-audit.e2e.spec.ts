@@ -283,6 +283,11 @@ async function apiTraffic(
     expect((await get(task, a, `${path}?limit=1&cursor=${encodeURIComponent(page.headers['x-next-cursor'])}`)).status).toBe(200);
   }
 
+  // Read state: marking the conversation read, up to the newest message and up to an older one.
+  expect((await api(two).post(`/api/message_groups/${group}/read`).set(auth(b))).status).toBe(200);
+  const older = (await get(one, a, `/api/messages/${group}`)).body[0].created_at as string;
+  expect((await api(one).post(`/api/message_groups/${group}/read`).set(auth(a)).send({ up_to: older })).status).toBe(200);
+
   // Membership refused: someone else's conversation, read or replied to.
   expect((await get(one, outsider, `/api/messages/${group}`)).status).toBe(404);
   expect((await post(two, outsider, { message: 'let me in', message_group_uuid: group })).status).toBe(404);

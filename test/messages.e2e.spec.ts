@@ -72,10 +72,29 @@ describe('POST /api/messages to a handle (pattern C)', () => {
 
     expect(mine.status).toBe(200);
     expect(mine.body).toEqual([
-      { uuid: sent.message_group_uuid, display_name: b.display_name, handle: b.handle, message: 'Hi b', created_at: sent.created_at },
+      {
+        uuid: sent.message_group_uuid,
+        display_name: b.display_name,
+        handle: b.handle,
+        message: 'Hi b',
+        created_at: sent.created_at,
+        unread_count: 0,
+        unread_more: false,
+        other_last_read_at: null,
+      },
     ]);
+    // The sender has read their own message (unread 0); the recipient has one unread, and sees the sender's marker.
     expect(theirs.body).toEqual([
-      { uuid: sent.message_group_uuid, display_name: a.display_name, handle: a.handle, message: 'Hi b', created_at: sent.created_at },
+      {
+        uuid: sent.message_group_uuid,
+        display_name: a.display_name,
+        handle: a.handle,
+        message: 'Hi b',
+        created_at: sent.created_at,
+        unread_count: 1,
+        unread_more: false,
+        other_last_read_at: sent.created_at,
+      },
     ]);
   });
 

@@ -39,6 +39,7 @@ describe('conversation lists follow the latest reply', () => {
     const mine = await api().get('/api/message_groups').set(auth(a));
     const theirs = await api().get('/api/message_groups').set(auth(b));
 
+    // a: b's reply unread, b has read up to it (they wrote it); b: nothing unread, a has read their own first message.
     expect(mine.body).toEqual([
       {
         uuid: first.message_group_uuid,
@@ -46,6 +47,9 @@ describe('conversation lists follow the latest reply', () => {
         handle: b.handle,
         message: 'hello back',
         created_at: reply.created_at,
+        unread_count: 1,
+        unread_more: false,
+        other_last_read_at: reply.created_at,
       },
     ]);
     expect(theirs.body).toEqual([
@@ -55,6 +59,9 @@ describe('conversation lists follow the latest reply', () => {
         handle: a.handle,
         message: 'hello back',
         created_at: reply.created_at,
+        unread_count: 0,
+        unread_more: false,
+        other_last_read_at: first.created_at,
       },
     ]);
   });

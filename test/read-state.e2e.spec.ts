@@ -40,7 +40,9 @@ async function listItem(user: TestUser, group: string) {
   await drain();
   const res = await api().get('/api/message_groups').set(auth(user));
   expect(res.status).toBe(200);
-  return (res.body as { uuid: string; unread_count: number; unread_more: boolean; other_last_read_at: string | null }[]).find((g) => g.uuid === group);
+  return (res.body as { uuid: string; unread_count: number; unread_more: boolean; other_last_read_at: string | null }[]).find(
+    (g) => g.uuid === group,
+  );
 }
 
 const markRead = (user: TestUser, group: string, body?: object) => {
@@ -49,7 +51,7 @@ const markRead = (user: TestUser, group: string, body?: object) => {
 };
 
 describe('unread counts', () => {
-  it('counts the other member\'s messages since the caller last read or wrote, never the caller\'s own', async () => {
+  it("counts the other member's messages since the caller last read or wrote, never the caller's own", async () => {
     const [alice, bob] = await pair();
     const { message_group_uuid: group } = await send(alice, { message: 'one', handle: bob.handle });
     await send(alice, { message: 'two', message_group_uuid: group });
@@ -73,7 +75,12 @@ describe('unread counts', () => {
     const res = await markRead(bob, first.message_group_uuid);
 
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ message_group_uuid: first.message_group_uuid, last_read_at: second.created_at, unread_count: 0, unread_more: false });
+    expect(res.body).toEqual({
+      message_group_uuid: first.message_group_uuid,
+      last_read_at: second.created_at,
+      unread_count: 0,
+      unread_more: false,
+    });
     expect(await listItem(bob, first.message_group_uuid)).toMatchObject({ unread_count: 0 });
     expect(await listItem(alice, first.message_group_uuid)).toMatchObject({ other_last_read_at: second.created_at });
   });

@@ -1,6 +1,7 @@
 import type {
   ConversationListItem,
   MemberItem,
+  MemberReadState,
   MessageItem,
   MessagesRepository,
   ReadState,
@@ -129,16 +130,19 @@ export class ConversationListProjector {
             otherMarker,
             lateUnread || marker !== member.last_read_at,
           );
-          const updated = await this.repository.updateMemberReadState(member, read);
-          if (!updated) continue;
-          member = updated;
-          if (!member.pending && member.group_sk !== undefined) {
-            await this.repository.updateListItemReadState(
-              member.owner_user_uuid,
-              member.group_sk,
-              member.message_group_uuid,
-              listReadState(member),
-            );
+          // Only a change is written: a no-op write would still move the version under a racing writer.
+          if (!sameMemberReadState(member, read)) {
+            const updated = await this.repository.updateMemberReadState(member, read);
+            if (!updated) continue;
+            member = updated;
+            if (!member.pending && member.group_sk !== undefined) {
+              await this.repository.updateListItemReadState(
+                member.owner_user_uuid,
+                member.group_sk,
+                member.message_group_uuid,
+                listReadState(member),
+              );
+            }
           }
         }
         const removed = member.pending ? await this.complete(member) : await this.deleteStale(member);
@@ -326,6 +330,10 @@ export function listReadState(member: MemberItem): ReadState {
     unread_more: member.unread_more || undefined,
     other_last_read_at: member.other_last_read_at,
   };
+}
+
+function sameMemberReadState(member: MemberItem, read: MemberReadState): boolean {
+  return member.last_read_at === read.last_read_at && sameReadState(member, read);
 }
 
 function sameReadState(item: ReadState, state: ReadState): boolean {
