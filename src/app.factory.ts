@@ -92,8 +92,17 @@ function securityHeaders(_req: Request, res: Response, next: NextFunction): void
   next();
 }
 
-/** body-parser's `verify`: an error with `status` and `type` becomes its 4xx refusal. */
-function refuseDeepJson(_req: unknown, _res: unknown, body: Buffer): void {
+/** body-parser's `verify` for JSON: an error with `status` and `type` becomes its 4xx refusal. */
+function refuseDeepJson(_req: unknown, _res: unknown, body: Buffer, encoding: string): void {
+  // The depth is read from UTF-8 bytes; another charset (utf-7, utf-16) would hide the brackets.
+  if (encoding.toLowerCase() !== 'utf-8') {
+    throw Object.assign(new Error(`unsupported charset ${encoding}`), {
+      status: 415,
+      statusCode: 415,
+      expose: true,
+      type: 'charset.unsupported',
+    });
+  }
   if (jsonNestingDepth(body) > MAX_BODY_DEPTH) {
     throw Object.assign(new Error('JSON nested too deeply'), { status: 400, statusCode: 400, expose: true, type: 'entity.too.deep' });
   }

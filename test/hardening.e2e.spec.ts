@@ -71,6 +71,21 @@ describe('request bodies', () => {
     expect(res.status).toBe(400);
   });
 
+  it.each(['utf-7', 'utf-16le', 'UTF-16'])(
+    'refuses a JSON body in charset %s with 415 (its nesting would hide from the depth check)',
+    async (charset) => {
+      const bomb = `{"message":${'['.repeat(2000)}${']'.repeat(2000)},"handle":"${bob.handle}"}`;
+      const encoded = charset === 'utf-7' ? bomb.replace(/\[/g, '+AFs-').replace(/\]/g, '+AF0-') : bomb;
+      const res = await api()
+        .post('/api/messages')
+        .set({ Authorization: `Bearer ${token}`, 'Content-Type': `application/json; charset=${charset}` })
+        .send(Buffer.from(encoded, charset === 'utf-7' ? 'utf8' : 'utf16le'));
+
+      expect(res.status).toBe(415);
+      expect(res.body).toEqual({ statusCode: 415, error: 'Unsupported Media Type', message: 'JSON bodies must be UTF-8' });
+    },
+  );
+
   it("refuses a compressed body with 415 and a message of ours, not zlib's", async () => {
     const bogus = await post('not gzip at all', { 'Content-Encoding': 'gzip' });
     const real = await post(gzipSync(JSON.stringify({ message: 'hi', handle: bob.handle })).toString('latin1'), {

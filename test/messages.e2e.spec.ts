@@ -165,6 +165,29 @@ describe('a first message whose write fails', () => {
     expect((await stack.repository.listAllMessages(retry.body.message_group_uuid)).map((m) => m.message)).toEqual(['first']);
   });
 
+  it('completes a pair whose first message wrote only one member item: the retry reaches both lists', async () => {
+    const [a, b] = await pair();
+    const repository = stack.app.get(MessagesRepository);
+    const putMember = repository.putMember.bind(repository);
+    const spy = jest.spyOn(repository, 'putMember').mockImplementation(async (member) => {
+      if (member.owner_user_uuid === b.uuid) throw lostConnection();
+      return putMember(member);
+    });
+
+    const failed = await post(a, { message: 'first', handle: b.handle });
+    spy.mockRestore();
+    const retry = await post(a, { message: 'first', handle: b.handle });
+
+    expect([failed.status, retry.status]).toEqual([503, 200]);
+    expect((await stack.repository.listMembers(retry.body.message_group_uuid)).map((m) => m.owner_user_uuid).sort()).toEqual(
+      [a.uuid, b.uuid].sort(),
+    );
+    await new ConversationListProjector(stack.repository).project((await stack.repository.newestMessage(retry.body.message_group_uuid))!);
+    expect((await stack.repository.listConversations(b.uuid, { limit: 10 })).items.map((g) => g.message_group_uuid)).toEqual([
+      retry.body.message_group_uuid,
+    ]);
+  });
+
   it('hides nothing the other member wrote meanwhile: their reply reaches both lists', async () => {
     const [a, b] = await pair();
     let reply: MessageItem | undefined;

@@ -130,6 +130,7 @@ const BODY_ERRORS: Record<string, string> = {
   'parameters.too.many': 'Too many parameters in the request body',
   'entity.too.deep': 'JSON body nested too deeply',
   'encoding.unsupported': 'Compressed request bodies are not accepted',
+  'charset.unsupported': 'JSON bodies must be UTF-8',
 };
 
 /**

@@ -138,6 +138,10 @@ export class MessagesService {
     if (other.uuid === user.uuid) throw unprocessable('message', ['cannot_message_self']);
     const message_group_uuid = newConversationId(user.uuid, other.uuid);
     const existing = await this.findConversation(user.uuid, other.uuid, message_group_uuid);
+    if (existing === message_group_uuid && !this.memberships.has(`${other.uuid}:${message_group_uuid}`)) {
+      // A first message that failed half-way may have written one member item of the pair: complete it.
+      await this.putMembers(message_group_uuid, user, other);
+    }
     if (existing) return this.reply(user, existing, text, plan);
 
     await this.rateLimits.consume(RATE_LIMIT_POLICIES.newConversations, `user:${user.uuid}`);
@@ -145,11 +149,8 @@ export class MessagesService {
     // The members first: from then on both are members (on every task: a strongly consistent read
     // finds them), and a first message from the other side at the same moment finds the same
     // conversation. Without a message yet, the conversation is in nobody's list.
-    await Promise.all([
-      this.repository.putMember({ message_group_uuid, owner_user_uuid: user.uuid, ...otherFields(other) }),
-      this.repository.putMember({ message_group_uuid, owner_user_uuid: other.uuid, ...otherFields(userRef(user)) }),
-    ]);
-    for (const owner of [user.uuid, other.uuid]) this.memberships.set(`${owner}:${message_group_uuid}`, true);
+    await this.putMembers(message_group_uuid, user, other);
+    assertWithinLease(plan);
     const item = await this.repository.putMessage({
       message_group_uuid,
       message: text,
@@ -165,6 +166,15 @@ export class MessagesService {
       );
     });
     return toCreatedView(item);
+  }
+
+  /** Both member items of a pair's conversation; each one that exists already stays as it is (conditional puts). */
+  private async putMembers(message_group_uuid: string, user: User, other: UserRef): Promise<void> {
+    await Promise.all([
+      this.repository.putMember({ message_group_uuid, owner_user_uuid: user.uuid, ...otherFields(other) }),
+      this.repository.putMember({ message_group_uuid, owner_user_uuid: other.uuid, ...otherFields(userRef(user)) }),
+    ]);
+    for (const owner of [user.uuid, other.uuid]) this.memberships.set(`${owner}:${message_group_uuid}`, true);
   }
 
   /**
