@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { parseTimestamp } from '../src/dynamodb/timestamp.js';
 import { ChangeCaptureEmulator } from '../src/stream/change-capture.emulator.js';
 import { startApiStack, type ApiStack, type TestUser } from './support/api-stack.js';
 
@@ -100,6 +101,20 @@ describe('unread counts', () => {
     expect(back.body).toMatchObject({ last_read_at: sent[1].created_at, unread_count: 2 });
     expect(await listItem(bob, group)).toMatchObject({ unread_count: 2 });
     expect(await listItem(alice, group)).toMatchObject({ other_last_read_at: sent[1].created_at });
+  });
+
+  it('takes up_to at any offset as its instant, and keeps the marker in the one stored form', async () => {
+    const [alice, bob] = await pair();
+    const sent = [await send(alice, { message: 'm0', handle: bob.handle })];
+    for (let i = 1; i < 3; i++) sent.push(await send(alice, { message: `m${i}`, message_group_uuid: sent[0].message_group_uuid }));
+    await drain();
+    const instant = new Date(Math.floor(parseTimestamp(sent[0].created_at)! / 1000) + 9 * 3_600_000);
+    const inTokyo = `${instant.toISOString().slice(0, 19)}${sent[0].created_at.slice(19, 26)}+09:00`;
+
+    const res = await markRead(bob, sent[0].message_group_uuid, { up_to: inTokyo });
+
+    expect(res.body).toMatchObject({ last_read_at: sent[0].created_at, unread_count: 2 });
+    expect(await listItem(bob, sent[0].message_group_uuid)).toMatchObject({ unread_count: 2 });
   });
 
   it('never lets "seen" run ahead of the newest message', async () => {

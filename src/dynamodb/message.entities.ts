@@ -64,6 +64,8 @@ const readState = {
   unread_count: { type: 'number' },
   unread_more: { type: 'boolean' },
   other_last_read_at: { type: 'string' },
+  /** On a list item: the member item version whose read state it shows (older writes never win). */
+  read_version: { type: 'number' },
 } as const;
 
 const listItemSchema = {

@@ -188,6 +188,23 @@ describe('MessagesRepository', () => {
     await expect(db.repository.deleteListItem(owner, at, group)).resolves.toBeUndefined();
   });
 
+  it('lets a list item take only a newer read state, whatever order the writes land in', async () => {
+    const owner = randomUUID();
+    const group = randomUUID();
+    const at = '2024-02-04T00:00:00.000000+00:00';
+    await db.repository.putListItem({ owner_user_uuid: owner, message_group_uuid: group, last_reply_at: at, message: 'hi', other: bob });
+    const shown = async () => (await db.repository.listConversations(owner, { limit: 10 })).items[0];
+
+    expect(
+      await db.repository.updateListItemReadState(owner, at, group, { unread_count: 0, other_last_read_at: at, read_version: 7 }),
+    ).toBe(true);
+    expect(await db.repository.updateListItemReadState(owner, at, group, { unread_count: 3, read_version: 6 })).toBe(false);
+    expect(await db.repository.updateListItemReadState(owner, at, group, { unread_count: 2, read_version: 8 })).toBe(true);
+
+    expect(await shown()).toMatchObject({ unread_count: 2, read_version: 8 });
+    expect((await shown()).other_last_read_at).toBeUndefined(); // absent in the newer state: removed
+  });
+
   it('tells whether a conversation has messages', async () => {
     const group = randomUUID();
     await expect(db.repository.hasMessages(group)).resolves.toBe(false);

@@ -55,6 +55,8 @@ export interface ReadState {
   unread_count?: number;
   unread_more?: boolean;
   other_last_read_at?: string;
+  /** The member item's version this read state is from: a list item takes only a newer one. */
+  read_version?: number;
 }
 
 /** The read state a member item holds: the list's, and the member's own marker. */
@@ -199,8 +201,9 @@ export class MessagesRepository {
 
   /**
    * Sets the read state a list item shows (unread count, the other member's marker), if the item at
-   * that key is still the conversation's. False when it is not (it moved on; its successor is
-   * written from the member item).
+   * that key is still the conversation's and, given `read_version`, shows an older one (two writers
+   * racing: the newer member state wins, whatever order the writes land in). False otherwise (it
+   * moved on, or holds newer: its successor or itself is written from the member item).
    */
   async updateListItemReadState(
     owner_user_uuid: string,
@@ -212,7 +215,16 @@ export class MessagesRepository {
     const absent = READ_STATE_FIELDS.filter((name) => state[name] === undefined);
     let update = this.model.entities.listItem.patch({ owner_user_uuid, last_reply_at }).set(fields);
     if (absent.length) update = update.remove(absent);
-    return this.conditionally(update.where((attributes, { eq }) => eq(attributes.message_group_uuid, message_group_uuid)).go(WRITE));
+    const version = state.read_version;
+    return this.conditionally(
+      update
+        .where((attributes, { eq, notExists, lt }) =>
+          version === undefined
+            ? eq(attributes.message_group_uuid, message_group_uuid)
+            : `${eq(attributes.message_group_uuid, message_group_uuid)} AND (${notExists(attributes.read_version)} OR ${lt(attributes.read_version, version)})`,
+        )
+        .go(WRITE),
+    );
   }
 
   /**

@@ -10,7 +10,7 @@ import { UsersService } from '../users/users.service.js';
 import { ConversationCursor } from './conversation.cursor.js';
 import { CreateMessageDto } from './dto/create-message.dto.js';
 import type { CreatedMessageView, MessageGroupView, MessageView, ReadMarkView } from './dto/message.views.js';
-import { compareTimestamps } from '../dynamodb/timestamp.js';
+import { compareTimestamps, formatTimestamp, parseTimestamp } from '../dynamodb/timestamp.js';
 import { DEFAULT_PAGE_SIZE, type PageQueryDto } from './dto/page-query.dto.js';
 import { RATE_LIMIT_POLICIES } from '../rate-limit/rate-limit.policies.js';
 import { RateLimiterService } from '../rate-limit/rate-limiter.service.js';
@@ -77,7 +77,9 @@ export class MessagesService {
     await this.membership(user, conversationId);
     const newest = await this.repository.newestMessage(conversationId);
     if (!newest) return { message_group_uuid: conversationId, last_read_at: null, unread_count: 0, unread_more: false };
-    const marker = upTo === undefined || compareTimestamps(upTo, newest.created_at) > 0 ? newest.created_at : upTo;
+    // One form for markers (what this service writes), whatever offset the client used.
+    const asked = upTo === undefined ? undefined : formatTimestamp(parseTimestamp(upTo)!);
+    const marker = asked === undefined || compareTimestamps(asked, newest.created_at) > 0 ? newest.created_at : asked;
     const member = await this.projector.markRead(conversationId, user.uuid, marker);
     return {
       message_group_uuid: conversationId,

@@ -56,7 +56,7 @@ describe('ConversationListProjector', () => {
     expect(result.members.every((m) => m.moved && m.removed === 1)).toBe(true);
   });
 
-  it('writes the list item in the original layout with the other member’s display name', async () => {
+  it("writes the list item in the original layout (plus the read state's version) with the other member’s display name", async () => {
     const group = await startConversation('2024-01-02T10:00:00.000000+00:00');
 
     await projector.project({ message_group_uuid: group, created_at: '2024-01-02T11:00:00.000000+00:00', message: 'later' });
@@ -70,6 +70,7 @@ describe('ConversationListProjector', () => {
       user_uuid: bob.uuid,
       user_display_name: 'Bob B',
       user_handle: 'bob',
+      read_version: expect.any(Number),
     });
   });
 

@@ -230,9 +230,7 @@ export class ConversationListProjector {
       const updated = await this.repository.updateMemberReadState(member, read);
       if (!updated) continue;
       member = updated;
-      if (!member.pending && member.group_sk !== undefined) {
-        await this.repository.updateListItemReadState(member.owner_user_uuid, member.group_sk, message_group_uuid, listReadState(member));
-      }
+      await this.showOnListItem(member);
       break;
     }
     await this.showSeen(message_group_uuid, member.user_uuid, member.last_read_at!);
@@ -247,10 +245,25 @@ export class ConversationListProjector {
       if (other.other_last_read_at !== undefined && compareTimestamps(other.other_last_read_at, marker) >= 0) return;
       const updated = await this.repository.updateMemberReadState(other, { other_last_read_at: marker });
       if (!updated) continue;
-      if (!updated.pending && updated.group_sk !== undefined) {
-        await this.repository.updateListItemReadState(owner, updated.group_sk, message_group_uuid, listReadState(updated));
-      }
+      await this.showOnListItem(updated);
       return;
+    }
+    throw new Error(`conversation ${message_group_uuid}: member ${owner} changed ${MAX_CONFLICTS} times under a read`);
+  }
+
+  /**
+   * The member's list item takes its read state; a member still `pending` (its projection stopped
+   * half-way, say the stream gave up on the record) is completed here, which writes it.
+   */
+  private async showOnListItem(member: MemberItem): Promise<void> {
+    if (member.pending) await this.complete(member);
+    else if (member.group_sk !== undefined) {
+      await this.repository.updateListItemReadState(
+        member.owner_user_uuid,
+        member.group_sk,
+        member.message_group_uuid,
+        listReadState(member),
+      );
     }
   }
 
@@ -329,6 +342,7 @@ export function listReadState(member: MemberItem): ReadState {
     unread_count: member.unread_count || undefined,
     unread_more: member.unread_more || undefined,
     other_last_read_at: member.other_last_read_at,
+    read_version: member.version,
   };
 }
 
