@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
+import { HttpException } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
 import { formatTimestamp, parseTimestamp } from '../src/dynamodb/timestamp.js';
 import { MessagesRepository, type MessageItem } from '../src/dynamodb/messages.repository.js';
 import { ConversationListProjector } from '../src/stream/conversation-list.projector.js';
-import { IdempotencyService } from '../src/messages/idempotency.service.js';
+import { IdempotencyService, type WritePlan } from '../src/messages/idempotency.service.js';
 import { startApiStack, type ApiStack, type TestUser } from './support/api-stack.js';
 
 let stack: ApiStack;
@@ -35,6 +36,13 @@ const post = (user: TestUser, body: unknown, headers: Record<string, string> = {
 
 function keyedRows(sql: string, parameters: unknown[]): Promise<unknown> {
   return stack.app.get<DataSource>(getDataSourceToken()).query(sql, parameters);
+}
+
+const pickPlan = ({ message_uuid, created_at }: { message_uuid: string; created_at: string }) => ({ message_uuid, created_at });
+
+/** Resolves once `condition` holds, checking on every turn of the event loop. */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setImmediate(resolve));
 }
 
 /** A fresh pair of users for tests that need a conversation of their own. */
@@ -586,6 +594,103 @@ describe('Idempotency-Key', () => {
     expect(retry.status).toBe(200);
     expect(retry.body).toEqual(first);
     expect(await stack.repository.listAllMessages(first.message_group_uuid)).toHaveLength(1);
+  });
+
+  describe('attempts that share a plan', () => {
+    const service = () => stack.app.get(IdempotencyService);
+    /** A piece of work that waits until released: an attempt still running. */
+    function pending<T>(result: T) {
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const plans: WritePlan[] = [];
+      const work = async (plan: WritePlan) => {
+        plans.push(plan);
+        await released;
+        return result;
+      };
+      return { work, release, plans };
+    }
+    const planOf = async (user: string, key: string) => {
+      const plans: WritePlan[] = [];
+      await service().once(user, key, { m: 1 }, async (plan) => (plans.push(plan), 'second'));
+      return plans[0];
+    };
+
+    it("an attempt refused while sharing another attempt's plan leaves the key to that attempt", async () => {
+      const [user, key] = [randomUUID(), randomUUID()];
+      const first = pending('first');
+      const running = service().once(user, key, { m: 1 }, first.work);
+      await until(() => first.plans.length === 1);
+
+      const refused = service().once(user, key, { m: 1 }, async () => {
+        throw new HttpException('Too Many Requests', 429);
+      });
+      await expect(refused).rejects.toThrow('Too Many Requests');
+      first.release();
+      await expect(running).resolves.toBe('first');
+
+      // A third attempt gets the first one's answer: nothing was planned anew.
+      await expect(service().once(user, key, { m: 1 }, async () => 'third')).resolves.toBe('first');
+    });
+
+    it('a retry right after a failed attempt shares its plan: the failed write may still land', async () => {
+      const [user, key] = [randomUUID(), randomUUID()];
+      const plans: WritePlan[] = [];
+      const failed = service().once(user, key, { m: 1 }, async (plan) => {
+        plans.push(plan);
+        throw new Error('DynamoDB request timed out');
+      });
+      await expect(failed).rejects.toThrow('timed out');
+
+      const retried = await planOf(user, key);
+
+      expect(pickPlan(retried)).toEqual(pickPlan(plans[0]));
+    });
+
+    it('attempts sharing the plan of a retry that took the key over also look for the earlier message', async () => {
+      const [user, key] = [randomUUID(), randomUUID()];
+      const original = await planOf(user, key);
+      await keyedRows(`UPDATE public.idempotency_keys SET response = 'null', locked_until = NULL WHERE key = $1`, [key]);
+      const taker = pending('taker');
+      const running = service().once(user, key, { m: 1 }, taker.work);
+      await until(() => taker.plans.length === 1);
+
+      const sharer = pending('sharer');
+      const shared = service().once(user, key, { m: 1 }, sharer.work);
+      await until(() => sharer.plans.length === 1);
+      taker.release();
+      sharer.release();
+      await Promise.all([running, shared]);
+
+      expect(taker.plans[0].earlier).toEqual(pickPlan(original));
+      expect(sharer.plans[0].earlier).toEqual(pickPlan(original));
+      expect(pickPlan(sharer.plans[0])).toEqual(pickPlan(taker.plans[0]));
+    });
+  });
+
+  it('answers 503 and writes nothing when a retry would share a plan whose lease is about to end', async () => {
+    const [a, b] = await pair();
+    const { body: start } = await post(a, { message: 'start', handle: b.handle });
+    const key = randomUUID();
+    const body = { message: 'late', message_group_uuid: start.message_group_uuid };
+    await post(a, body, { 'Idempotency-Key': key });
+    await stack.repository.model.entities.message
+      .delete({
+        message_group_uuid: start.message_group_uuid,
+        created_at: (await stack.repository.listAllMessages(start.message_group_uuid))[1].created_at,
+      })
+      .go();
+    // As if its attempt were still running, planned 55 s ago: 5 s of lease left, less than one write may take.
+    await keyedRows(
+      `UPDATE public.idempotency_keys SET response = 'null', created_at = clock_timestamp() - interval '55 seconds',
+       locked_until = clock_timestamp() + interval '5 seconds' WHERE key = $1`,
+      [key],
+    );
+
+    const retry = await post(a, body, { 'Idempotency-Key': key });
+
+    expect(retry.status).toBe(503);
+    expect((await stack.repository.listAllMessages(start.message_group_uuid)).map((m) => m.message)).toEqual(['start']);
   });
 
   it('answers 400 to a malformed key', async () => {

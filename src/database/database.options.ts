@@ -6,6 +6,7 @@ import { CreateUsers1700000000000 } from './migrations/1700000000000-create-user
 import { CreateIdempotencyKeys1700000000001 } from './migrations/1700000000001-create-idempotency-keys.js';
 import { HandlesUniqueIgnoringCase1700000000002 } from './migrations/1700000000002-handles-unique-ignoring-case.js';
 import { LockIdempotencyKeys1700000000005 } from './migrations/1700000000005-lock-idempotency-keys.js';
+import { IdempotencyEarlierPlans1700000000006 } from './migrations/1700000000006-idempotency-earlier-plans.js';
 
 /**
  * TypeORM's console logger prints a failed migration's error on stdout whatever `logging` says; the
@@ -29,6 +30,7 @@ export function databaseOptions(url: string, use: 'api' | 'script' = 'api'): Dat
       CreateIdempotencyKeys1700000000001,
       HandlesUniqueIgnoringCase1700000000002,
       LockIdempotencyKeys1700000000005,
+      IdempotencyEarlierPlans1700000000006,
     ],
     migrationsTableName: 'typeorm_migrations',
     synchronize: false,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { compareTimestamps, formatTimestamp, isTimestamp, nextMicrosecond, parseTimestamp } from './timestamp.js';
+import { compareTimestamps, formatTimestamp, isTimestamp, nextMicrosecond, nowMicros, parseTimestamp } from './timestamp.js';
 
 /** Microseconds since the epoch of an instant given in UTC. */
 const utc = (iso: string, micros = 0) => Date.parse(iso) * 1000 + micros;
@@ -83,5 +83,18 @@ describe('what this project writes', () => {
   it('is always +00:00 with six fractional digits, also one microsecond after an offset-stamped time', () => {
     expect(formatTimestamp(utc('2023-03-28T21:02:11Z', 5))).toBe('2023-03-28T21:02:11.000005+00:00');
     expect(nextMicrosecond('2023-03-28T16:02:11-05:00')).toBe('2023-03-28T21:02:11.000001+00:00');
+  });
+});
+
+describe('nowMicros', () => {
+  it('follows the wall clock (not a clock fixed when the process started) and never goes back', () => {
+    const readings = Array.from({ length: 10_000 }, () => [Date.now(), nowMicros(), Date.now()]);
+
+    for (const [before, micros, after] of readings) {
+      expect(Math.floor(micros / 1000)).toBeGreaterThanOrEqual(before - 1);
+      expect(Math.floor(micros / 1000)).toBeLessThanOrEqual(after + 1);
+    }
+    const micros = readings.map(([, m]) => m);
+    expect(micros.every((m, i) => i === 0 || m >= micros[i - 1])).toBe(true);
   });
 });

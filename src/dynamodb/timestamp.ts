@@ -45,9 +45,17 @@ export function isTimestamp(value: string): boolean {
   return parseTimestamp(value) !== undefined;
 }
 
-/** Now, with microsecond resolution (the wall clock plus the monotonic clock's fraction). */
+let lastMicros = 0;
+
+/**
+ * Now, in microseconds: the wall clock's milliseconds (so it follows the system clock, also after a
+ * suspend or a clock step), the monotonic clock's microseconds within them, and never less than
+ * the previous reading of this process.
+ */
 export function nowMicros(): Micros {
-  return Math.floor((performance.timeOrigin + performance.now()) * 1000);
+  const micros = Date.now() * 1000 + Math.floor((performance.now() * 1000) % 1000);
+  lastMicros = Math.max(micros, lastMicros);
+  return lastMicros;
 }
 
 export function nowTimestamp(): string {

@@ -11,6 +11,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { v5 as uuidv5 } from 'uuid';
+import { TIMEOUTS } from '../common/timeouts.js';
 import { formatTimestamp, nowMicros, parseTimestamp } from '../dynamodb/timestamp.js';
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
@@ -23,6 +24,12 @@ const CLEANUP_EVERY_MS = 60_000;
  * bounded, see TIMEOUTS), so a lease that has run out belongs to an attempt that has ended.
  */
 export const ATTEMPT_LEASE_MS = 60_000;
+/**
+ * The longest one write to DynamoDB can take, retries included (TIMEOUTS.dynamodb): an attempt
+ * starts no write later than this before its lease ends, so all its writes are over when a retry
+ * may take the key over.
+ */
+export const WRITE_BOUND_MS = TIMEOUTS.dynamodb.attempts.aws * (TIMEOUTS.dynamodb.connectMs + TIMEOUTS.dynamodb.requestMs) + 1_000;
 /** How many times a retry tries to take over a key whose attempts keep changing under it. */
 const TAKEOVER_TRIES = 3;
 
@@ -30,10 +37,15 @@ const TAKEOVER_TRIES = 3;
 export interface WritePlan {
   message_uuid: string;
   created_at: string;
-  /** Past this moment (ms since the epoch) the attempt must not write: its lease has run out. */
+  /** Past this moment (ms since the epoch) the attempt must start no write: its lease is about to end. */
   deadline: number;
   /** The plan of an earlier attempt that ended without an answer: it may have written its message. */
   earlier?: { message_uuid: string; created_at: string };
+}
+
+/** A plan, and whether this attempt holds the key (it claimed it or took it over) or shares another's plan. */
+interface Attempt extends WritePlan {
+  owner: boolean;
 }
 
 /** Namespace of the message uuids planned for keyed requests (uuid v5 of user, key and planned time). */
@@ -43,20 +55,30 @@ interface KeyRow<T> {
   request_hash: string;
   response: T | null;
   planned_at: string;
-  in_flight: boolean;
+  earlier_at: string | null;
+  /** What is left of the lease by Postgres' clock; null when there is none. */
+  remaining_ms: number | null;
 }
+
+/** A timestamptz column as this service writes timestamps. */
+const asTimestamp = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')`;
+/** The lease's end, by Postgres' clock (one clock for every task, whatever their own say). */
+const LEASE_END = `clock_timestamp() + ${ATTEMPT_LEASE_MS} * interval '1 millisecond'`;
 
 /**
  * `Idempotency-Key` for POST. The first request with a key claims it in Postgres together with a
  * write plan (the message's uuid and timestamp) and a lease for as long as an attempt can run.
- * - The answer is stored when the attempt succeeds; a retry returns it.
+ * - The answer is stored when an attempt succeeds; a retry returns it.
  * - A retry while the lease runs shares the plan: both write the same message, which the
- *   repository's conditional put stores once.
- * - An attempt refused with a 4xx wrote nothing: it releases the key, so a corrected request can
- *   use it. Any other failure may have written the message; the key stays bound to its request.
- * - A retry after an attempt ended without an answer first looks for that attempt's message (it
- *   may have been written before the failure) and returns it; only when there is none does it plan
- *   anew, at its own time. So a message is never back-dated to an attempt that wrote nothing.
+ *   repository's conditional put stores once. That holds after a failure too: a failed attempt
+ *   may have written its message (a timed-out write can still land), so its lease runs out by
+ *   itself; no attempt starts a write in the last WRITE_BOUND_MS of the lease.
+ * - An attempt refused with a 4xx wrote nothing: when it holds the key, it releases it, so a
+ *   corrected request can use it. An attempt sharing another's plan never releases the key.
+ * - A retry after the lease looks for the earlier attempt's message (it may have been written
+ *   before the failure) and returns it; only when there is none does it write, at its own time,
+ *   so a message is never back-dated to an attempt that wrote nothing. The key remembers the
+ *   earlier plan, so the attempts sharing the retry's plan look for that message as well.
  * Keys are remembered for 24 hours after their latest plan; a timer deletes older ones every minute.
  */
 @Injectable()
@@ -73,34 +95,39 @@ export class IdempotencyService implements OnApplicationBootstrap, BeforeApplica
 
   async once<T>(userUuid: string, key: string, request: unknown, work: (plan: WritePlan) => Promise<T>): Promise<T> {
     const requestHash = createHash('sha256').update(JSON.stringify(request)).digest('hex');
-    const plan = await this.claim<T>(userUuid, key, requestHash);
-    if ('response' in plan) return plan.response;
+    const attempt = await this.claim<T>(userUuid, key, requestHash);
+    if ('response' in attempt) return attempt.response;
+    const { owner, ...plan } = attempt;
     let response: T;
     try {
       response = await work(plan);
     } catch (error) {
-      await this.attemptFailed(userUuid, key, plan, error);
+      if (owner && error instanceof HttpException && error.getStatus() >= 400 && error.getStatus() < 500)
+        await this.release(userUuid, key, plan);
       throw error;
     }
-    await this.dataSource.query(`UPDATE public.idempotency_keys SET response = $3, locked_until = NULL WHERE user_uuid = $1 AND key = $2`, [
-      userUuid,
-      key,
-      JSON.stringify(response),
-    ]);
+    const [, stored] = await this.dataSource.query<[unknown, number]>(
+      `UPDATE public.idempotency_keys SET response = $4, locked_until = NULL WHERE user_uuid = $1 AND key = $2 AND created_at = $3`,
+      [userUuid, key, plan.created_at, JSON.stringify(response)],
+    );
+    // Only when the key was forgotten (24 hours) or replanned meanwhile; the message stands either way.
+    if (stored !== 1) this.logger.warn(`Idempotency-Key of a written message no longer held its plan; answer not stored`);
     return response;
   }
 
   /** The plan this attempt writes, or the stored answer of an earlier one. */
-  private async claim<T>(userUuid: string, key: string, requestHash: string): Promise<WritePlan | { response: T }> {
+  private async claim<T>(userUuid: string, key: string, requestHash: string): Promise<Attempt | { response: T }> {
     const now = nowMicros();
     const claimed: unknown[] = await this.dataSource.query(
       `INSERT INTO public.idempotency_keys (user_uuid, key, request_hash, response, created_at, locked_until)
-       VALUES ($1, $2, $3, 'null', $4, $5) ON CONFLICT (user_uuid, key) DO NOTHING RETURNING key`,
-      [userUuid, key, requestHash, formatTimestamp(now), leaseEnd(now)],
+       VALUES ($1, $2, $3, 'null', $4, ${LEASE_END}) ON CONFLICT (user_uuid, key) DO NOTHING RETURNING key`,
+      [userUuid, key, requestHash, formatTimestamp(now)],
     );
-    if (claimed.length) return planAt(userUuid, key, now);
+    // The lease began after `now`: counting from `now` only shortens it.
+    if (claimed.length) return { ...planAt(userUuid, key, now), deadline: deadline(now / 1000, ATTEMPT_LEASE_MS), owner: true };
 
     for (let attempt = 0; attempt < TAKEOVER_TRIES; attempt++) {
+      const readAt = Date.now();
       const previous = await this.read<T>(userUuid, key);
       if (!previous) throw new ConflictException('The Idempotency-Key expired while in use; try again');
       if (previous.request_hash !== requestHash) {
@@ -112,19 +139,28 @@ export class IdempotencyService implements OnApplicationBootstrap, BeforeApplica
       }
       if (previous.response !== null) return { response: previous.response };
       const planned = parseMicros(previous.planned_at);
-      if (previous.in_flight) return planAt(userUuid, key, planned);
+      if (previous.remaining_ms !== null && previous.remaining_ms > 0) {
+        const shared = planAt(userUuid, key, planned);
+        const earlier = previous.earlier_at === null ? undefined : planAt(userUuid, key, parseMicros(previous.earlier_at));
+        return { ...shared, deadline: deadline(readAt, previous.remaining_ms), earlier: earlier && pick(earlier), owner: false };
+      }
 
       // The earlier attempt ended without an answer: take the key over with a plan of our own.
       const retryAt = nowMicros();
       const taken: unknown[] = await this.dataSource.query(
-        `UPDATE public.idempotency_keys SET created_at = $4, locked_until = $5
-         WHERE user_uuid = $1 AND key = $2 AND created_at = $3 AND response = 'null' AND (locked_until IS NULL OR locked_until <= $4)
+        `UPDATE public.idempotency_keys SET created_at = $4, earlier_at = $3, locked_until = ${LEASE_END}
+         WHERE user_uuid = $1 AND key = $2 AND created_at = $3 AND response = 'null' AND (locked_until IS NULL OR locked_until <= clock_timestamp())
          RETURNING key`,
-        [userUuid, key, formatTimestamp(planned), formatTimestamp(retryAt), leaseEnd(retryAt)],
+        [userUuid, key, formatTimestamp(planned), formatTimestamp(retryAt)],
       );
       if (taken.length) {
-        const earlier = planAt(userUuid, key, planned);
-        return { ...planAt(userUuid, key, retryAt), earlier: { message_uuid: earlier.message_uuid, created_at: earlier.created_at } };
+        const plan = planAt(userUuid, key, retryAt);
+        return {
+          ...plan,
+          deadline: deadline(retryAt / 1000, ATTEMPT_LEASE_MS),
+          earlier: pick(planAt(userUuid, key, planned)),
+          owner: true,
+        };
       }
     }
     throw new ConflictException('A request with this Idempotency-Key is being retried concurrently; try again');
@@ -132,27 +168,25 @@ export class IdempotencyService implements OnApplicationBootstrap, BeforeApplica
 
   private async read<T>(userUuid: string, key: string): Promise<KeyRow<T> | undefined> {
     const [row] = await this.dataSource.query<KeyRow<T>[]>(
-      `SELECT request_hash, response, locked_until > $3 AS in_flight,
-              to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"') AS planned_at
+      `SELECT request_hash, response, ${asTimestamp('created_at')} AS planned_at, ${asTimestamp('earlier_at')} AS earlier_at,
+              (extract(epoch FROM locked_until - clock_timestamp()) * 1000)::float8 AS remaining_ms
        FROM public.idempotency_keys WHERE user_uuid = $1 AND key = $2`,
-      [userUuid, key, formatTimestamp(nowMicros())],
+      [userUuid, key],
     );
-    return row && { ...row, in_flight: row.in_flight === true };
+    return row;
   }
 
-  /**
-   * A refusal (4xx) wrote nothing: the key is released for a corrected request. Any other failure
-   * may have written the message: the key stays bound, and its lease ends now (best effort; when
-   * Postgres is the failure, the lease runs out by itself).
-   */
-  private async attemptFailed(userUuid: string, key: string, plan: WritePlan, error: unknown): Promise<void> {
-    const refused = error instanceof HttpException && error.getStatus() >= 400 && error.getStatus() < 500;
-    const statement = refused
-      ? `DELETE FROM public.idempotency_keys WHERE user_uuid = $1 AND key = $2 AND created_at = $3 AND response = 'null'`
-      : `UPDATE public.idempotency_keys SET locked_until = NULL WHERE user_uuid = $1 AND key = $2 AND created_at = $3 AND response = 'null'`;
-    await this.dataSource.query(statement, [userUuid, key, plan.created_at]).catch((cause: unknown) => {
-      this.logger.warn(`Idempotency-Key of a failed attempt not updated: ${cause instanceof Error ? cause.message : String(cause)}`);
-    });
+  /** A refused attempt (4xx) wrote nothing: the key is free for a corrected request (best effort). */
+  private async release(userUuid: string, key: string, plan: WritePlan): Promise<void> {
+    await this.dataSource
+      .query(`DELETE FROM public.idempotency_keys WHERE user_uuid = $1 AND key = $2 AND created_at = $3 AND response = 'null'`, [
+        userUuid,
+        key,
+        plan.created_at,
+      ])
+      .catch((cause: unknown) => {
+        this.logger.warn(`Idempotency-Key of a refused attempt not released: ${cause instanceof Error ? cause.message : String(cause)}`);
+      });
   }
 
   /** Forgets the keys planned more than 24 hours ago; returns how many. */
@@ -182,17 +216,16 @@ export class IdempotencyService implements OnApplicationBootstrap, BeforeApplica
   }
 }
 
-function planAt(userUuid: string, key: string, micros: number): WritePlan {
+function planAt(userUuid: string, key: string, micros: number): Omit<WritePlan, 'deadline'> {
   const created_at = formatTimestamp(micros);
-  return {
-    created_at,
-    message_uuid: uuidv5(`${userUuid}:${key}:${created_at}`, PLAN_NAMESPACE),
-    deadline: Math.floor(micros / 1000) + ATTEMPT_LEASE_MS,
-  };
+  return { created_at, message_uuid: uuidv5(`${userUuid}:${key}:${created_at}`, PLAN_NAMESPACE) };
 }
 
-function leaseEnd(micros: number): string {
-  return formatTimestamp(micros + ATTEMPT_LEASE_MS * 1000);
+const pick = ({ message_uuid, created_at }: Omit<WritePlan, 'deadline'>) => ({ message_uuid, created_at });
+
+/** The last moment to start a write, for a lease with `remainingMs` left at `at`. */
+function deadline(at: number, remainingMs: number): number {
+  return at + remainingMs - WRITE_BOUND_MS;
 }
 
 function parseMicros(timestamp: string): number {

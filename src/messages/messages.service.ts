@@ -223,12 +223,12 @@ export class MessagesService {
 }
 
 /**
- * A keyed attempt writes only within its lease: past it, a retry may have taken the key over with a
- * plan of its own, and two plans would be two messages.
+ * A keyed attempt starts a write only while its write surely ends within the lease: after the
+ * lease, a retry may take the key over with a plan of its own, and two plans would be two messages.
  */
 function assertWithinLease(plan?: WritePlan): void {
   if (plan && Date.now() > plan.deadline)
-    throw new ServiceUnavailableException('This attempt took too long; retry with the same Idempotency-Key');
+    throw new ServiceUnavailableException('An attempt with this Idempotency-Key ran out of time; retry with the same key in a minute');
 }
 
 /** The id a new conversation between two users gets: the same whoever writes first. */
