@@ -39,6 +39,12 @@ describe('GET /api/health/ready (readiness, the deep check)', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ status: 'ok', info: { dynamodb: { status: 'up' }, postgres: { status: 'up' } } });
   });
+
+  it('tells an anonymous caller what is up, not the names of our resources', async () => {
+    const res = await request(stack.app.getHttpServer()).get('/api/health/ready');
+
+    expect(JSON.stringify(res.body)).not.toContain(stack.env.DDB_MESSAGE_TABLE);
+  });
 });
 
 describe('GET /api/docs', () => {

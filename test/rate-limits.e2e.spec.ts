@@ -103,6 +103,18 @@ describe('public routes per client address', () => {
 
     expect(statuses).toEqual([200, 200, 200, 429, 429]);
   });
+
+  it('limits the readiness checks too (each one calls DynamoDB and Postgres), never the liveness check', async () => {
+    // A task of its own (counting in memory): the counts of the route above do not mix in.
+    const server = deadRedisApp.getHttpServer();
+    const ready: number[] = [];
+    for (let i = 0; i < 4; i++) ready.push((await request(server).get(i % 2 ? '/api/health' : '/api/health/ready')).status);
+    const live: number[] = [];
+    for (let i = 0; i < 5; i++) live.push((await request(server).get('/api/health/live')).status);
+
+    expect(ready).toEqual([200, 200, 200, 429]);
+    expect(live).toEqual([200, 200, 200, 200, 200]);
+  });
 });
 
 describe('across API tasks (Redis)', () => {

@@ -11,6 +11,8 @@ import {
 import { ApiOperation } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Public } from '../auth/public.decorator.js';
+import { RATE_LIMIT_POLICIES } from '../rate-limit/rate-limit.policies.js';
+import { RateLimited } from '../rate-limit/rate-limited.decorator.js';
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -30,7 +32,8 @@ class HealthReportFilter implements ExceptionFilter {
  * requests, no dependency checked; the load balancer's target health check and the image's
  * HEALTHCHECK use it, so a Postgres or DynamoDB outage (an RDS failover) does not get every task
  * replaced at once. Readiness (`/api/health/ready`, and `/api/health` for people): 200 when
- * DynamoDB (the table) and Postgres answer, 503 naming what is down.
+ * DynamoDB (the table) and Postgres answer, 503 naming what is down; it calls both, so it counts
+ * under the public routes' rate limit.
  */
 @Controller('health')
 export class HealthController {
@@ -51,6 +54,7 @@ export class HealthController {
   }
 
   @Public()
+  @RateLimited(RATE_LIMIT_POLICIES.public)
   @Get('ready')
   @HealthCheck()
   @UseFilters(HealthReportFilter)
@@ -60,6 +64,7 @@ export class HealthController {
   }
 
   @Public()
+  @RateLimited(RATE_LIMIT_POLICIES.public)
   @Get()
   @HealthCheck()
   @UseFilters(HealthReportFilter)
@@ -77,7 +82,8 @@ export class HealthController {
             const { Table } = await this.dynamodb.send(new DescribeTableCommand({ TableName: this.config.dynamodb.table }), {
               abortSignal: signal,
             });
-            return { table: Table?.TableName, tableStatus: Table?.TableStatus };
+            // The table's state, not its name: the check is public.
+            return { tableStatus: Table?.TableStatus };
           })
           .withTimeout(2000),
       () => this.typeorm.pingCheck('postgres').withTimeout(2000),
