@@ -1,9 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { randomUUID } from 'node:crypto';
-import { testUser, useTestTable } from '../../test/support/dynamodb.js';
+import { dynamoClient, testUser, useTestTable } from '../../test/support/dynamodb.js';
+import { Lockstep } from '../../test/support/lockstep.js';
 import { eventOf, insertOf } from '../../test/support/stream-fixtures.js';
-import type { UserRef } from '../dynamodb/messages.repository.js';
+import { MessagesRepository, type UserRef } from '../dynamodb/messages.repository.js';
 import { formatTimestamp, parseTimestamp } from '../dynamodb/timestamp.js';
 import { ConversationListProjector } from './conversation-list.projector.js';
 import { createStreamHandler } from './stream.handler.js';
@@ -115,15 +116,25 @@ describe('unread counts kept by the projector', () => {
   it('never loses a read marker to a racing projection, nor brings an old count back', async () => {
     const c = await conversation();
     await handler()(eventOf(await write(c, 1, c.alice)));
-    const projector = new ConversationListProjector(db.repository);
     const late = await write(c, 2, c.alice);
+    // The three run in lockstep: each reads the member item before any of them writes it.
+    const client = dynamoClient(db.endpoint);
+    const lockstep = new Lockstep().attach(client);
+    const repository = MessagesRepository.create(client, db.table);
+    const projector = new ConversationListProjector(repository);
+    const lanes = [
+      () => projector.markRead(c.group, c.bob.uuid, c.at(1)),
+      () => createStreamHandler({ repository, logger: quiet })(eventOf(late)),
+      () => projector.markRead(c.group, c.bob.uuid, c.at(2)),
+    ];
 
-    await Promise.all([
-      projector.markRead(c.group, c.bob.uuid, c.at(1)),
-      handler()(eventOf(late)),
-      projector.markRead(c.group, c.bob.uuid, c.at(2)),
-    ]);
+    try {
+      await lockstep.run(lanes.length, (lane) => lanes[lane]());
+    } finally {
+      client.destroy();
+    }
 
+    expect(lockstep.rounds).toBeGreaterThan(1);
     expect(await readState(c, c.bob)).toMatchObject({ member: { last_read_at: c.at(2), unread_count: 0 }, list: { unread_count: 0 } });
     expect((await readState(c, c.alice)).list.other_last_read_at).toBe(c.at(2));
   });
