@@ -421,6 +421,15 @@ describe('body validation', () => {
     expect(res.status).toBe(200);
   });
 
+  it('takes null fields as absent (clients that send every field): a reply with handle null, a first message with message_group_uuid null', async () => {
+    const [a, b] = await pair();
+    const first = await post(a, { message: 'first', handle: b.handle, message_group_uuid: null });
+    const reply = await post(a, { message: 'reply', handle: null, message_group_uuid: first.body.message_group_uuid });
+
+    expect([first.status, reply.status]).toEqual([200, 200]);
+    expect(reply.body.message_group_uuid).toBe(first.body.message_group_uuid);
+  });
+
   it('answers 422 to a NUL character also with an Idempotency-Key, and stores nothing', async () => {
     const [a, b] = await pair();
 

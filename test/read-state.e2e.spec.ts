@@ -103,6 +103,18 @@ describe('unread counts', () => {
     expect(await listItem(alice, group)).toMatchObject({ other_last_read_at: sent[1].created_at });
   });
 
+  it('takes a null up_to as no up_to: read up to the newest message', async () => {
+    const [alice, bob] = await pair();
+    const first = await send(alice, { message: 'one', handle: bob.handle });
+    const second = await send(alice, { message: 'two', message_group_uuid: first.message_group_uuid });
+    await drain();
+
+    const res = await markRead(bob, first.message_group_uuid, { up_to: null });
+
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ last_read_at: second.created_at, unread_count: 0 });
+  });
+
   it('takes up_to at any offset as its instant, and keeps the marker in the one stored form', async () => {
     const [alice, bob] = await pair();
     const sent = [await send(alice, { message: 'm0', handle: bob.handle })];

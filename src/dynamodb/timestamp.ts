@@ -45,16 +45,21 @@ export function isTimestamp(value: string): boolean {
   return parseTimestamp(value) !== undefined;
 }
 
+/** The wall clock's reading when the monotonic clock read 0, in µs; moved when the two drift apart. */
+let anchor = Date.now() * 1000 + 500 - performance.now() * 1000;
 let lastMicros = 0;
 
 /**
- * Now, in microseconds: the wall clock's milliseconds (so it follows the system clock, also after a
- * suspend or a clock step), the monotonic clock's microseconds within them, and never less than
- * the previous reading of this process.
+ * Now, in microseconds: the monotonic clock, anchored to the wall clock and re-anchored when the
+ * two drift more than 2 ms apart (a suspend, a clock step; the wall clock reads whole
+ * milliseconds), so it follows the system clock; never less than the previous reading of this
+ * process.
  */
 export function nowMicros(): Micros {
-  const micros = Date.now() * 1000 + Math.floor((performance.now() * 1000) % 1000);
-  lastMicros = Math.max(micros, lastMicros);
+  const monotonic = performance.now() * 1000;
+  const wall = Date.now() * 1000;
+  if (Math.abs(anchor + monotonic - wall) > 2000) anchor = wall + 500 - monotonic;
+  lastMicros = Math.max(Math.floor(anchor + monotonic), lastMicros);
   return lastMicros;
 }
 

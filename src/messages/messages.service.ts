@@ -212,9 +212,9 @@ export class MessagesService {
 
   /** The fields of a valid message, as the idempotency hash sees them; `cannot_message_self` needs the caller. */
   private newMessage(user: User, dto: CreateMessageDto): CreateMessageDto {
-    if (dto.handle !== undefined && dto.handle.toLowerCase() === user.handle.toLowerCase())
-      throw unprocessable('message', ['cannot_message_self']);
-    return { message: dto.message, handle: dto.handle || undefined, message_group_uuid: dto.message_group_uuid || undefined };
+    const handle = dto.handle || undefined; // null and '' are absent, as the validation rules take them
+    if (handle !== undefined && handle.toLowerCase() === user.handle.toLowerCase()) throw unprocessable('message', ['cannot_message_self']);
+    return { message: dto.message, handle, message_group_uuid: dto.message_group_uuid || undefined };
   }
 
   private pageRequest(scope: string, query: PageQueryDto) {

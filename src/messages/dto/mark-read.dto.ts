@@ -1,4 +1,5 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
 import { IsOptional, Validate, type ValidatorConstraintInterface, ValidatorConstraint } from 'class-validator';
 import { isTimestamp } from '../../dynamodb/timestamp.js';
 
@@ -14,6 +15,8 @@ export class MarkReadDto {
   static readonly describes = 'read marker';
 
   @ApiPropertyOptional({ example: '2023-03-28T21:02:11.141577+00:00', description: "A message's created_at; default: the newest message" })
+  // null is no up_to, as in JSON clients that send every field (IsOptional lets null through as it is).
+  @Transform(({ value }: { value: unknown }) => value ?? undefined)
   @IsOptional()
   @Validate(IsMessageTimestamp, { message: 'up_to_invalid' })
   up_to?: string;
