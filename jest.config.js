@@ -17,4 +17,7 @@ export default {
   setupFiles: ['<rootDir>/test/setup-env.ts'],
   globalSetup: '<rootDir>/test/global-setup.js',
   testTimeout: 30000,
+  // A guard, not a cure: a handle a test leaves open (a leaked child process holding a pipe) must not
+  // hold the run past its end; the tests themselves check that what they start is gone.
+  forceExit: true,
 };

@@ -47,18 +47,27 @@ async function main(): Promise<void> {
     COGNITO_ENDPOINT: info.cognitoEndpoint,
   };
   console.log(`API in watch mode on http://127.0.0.1:${port}/api (nest start --watch${debug ? ' --debug' : ''}); Ctrl-C stops it`);
-  const nest = spawn(process.execPath, [NEST_CLI, 'start', '--watch', ...(debug ? ['--debug'] : [])], { env, stdio: 'inherit' });
+  // In a process group of its own: the CLI's child (the API) goes down with it, as it would with a
+  // terminal's Ctrl-C; signalling the CLI alone leaves that child running on the port.
+  const nest = spawn(process.execPath, [NEST_CLI, 'start', '--watch', ...(debug ? ['--debug'] : [])], {
+    env,
+    stdio: 'inherit',
+    detached: true,
+  });
+  const group = -nest.pid!;
 
   let stopping = false;
   const stop = (code: number) => {
     if (stopping) return;
     stopping = true;
-    nest.kill('SIGTERM');
-    const done = () =>
-      stopDependencies().then(
+    signalGroup(group, 'SIGTERM');
+    const done = async () => {
+      await groupGone(group);
+      await stopDependencies().then(
         () => process.exit(code),
         () => process.exit(1),
       );
+    };
     if (nest.exitCode !== null || nest.signalCode !== null) void done();
     else nest.once('exit', () => void done());
   };
@@ -67,6 +76,24 @@ async function main(): Promise<void> {
     process.on(signal, () => stop(0));
   }
   nest.once('exit', (code) => stop(code ?? 1));
+}
+
+function signalGroup(group: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(group, signal);
+    return true;
+  } catch {
+    return false; // no process left in the group
+  }
+}
+
+/** Waits (at most 10 s, then SIGKILL) until no process of the group is left: the API's shutdown hooks run first. */
+async function groupGone(group: number): Promise<void> {
+  for (let waited = 0; waited < 10_000; waited += 100) {
+    if (!signalGroup(group, 0)) return;
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  signalGroup(group, 'SIGKILL');
 }
 
 main().catch((error: unknown) => {

@@ -162,5 +162,7 @@ describe('npm run start:dev', () => {
     const code = await new Promise<number | null>((done) => child!.once('exit', (c) => done(c)));
     expect({ code, output: output.slice(-300) }).toMatchObject({ code: 0 });
     expect(existsSync(join(dir, '.local/stack.json'))).toBe(false);
+    // The Nest CLI's child (the API) went down too: nothing serves the port any more.
+    await expect(status('alive')).rejects.toThrow();
   }, 240_000);
 });
