@@ -671,9 +671,60 @@ describe('Idempotency-Key', () => {
       sharer.release();
       await Promise.all([running, shared]);
 
-      expect(taker.plans[0].earlier).toEqual(pickPlan(original));
-      expect(sharer.plans[0].earlier).toEqual(pickPlan(original));
+      expect(taker.plans[0].earlier).toEqual([pickPlan(original)]);
+      expect(sharer.plans[0].earlier).toEqual([pickPlan(original)]);
       expect(pickPlan(sharer.plans[0])).toEqual(pickPlan(taker.plans[0]));
+    });
+
+    it('a refused attempt holding the key leaves it to an attempt sharing its plan (that one may be writing)', async () => {
+      const [user, key] = [randomUUID(), randomUUID()];
+      const owner = pending('owner');
+      const refusedOwner = service().once(user, key, { m: 1 }, async (plan) => {
+        await owner.work(plan);
+        throw new HttpException('Too Many Requests', 429);
+      });
+      await until(() => owner.plans.length === 1);
+      const sharer = pending('sharer');
+      const shared = service().once(user, key, { m: 1 }, sharer.work);
+      await until(() => sharer.plans.length === 1);
+
+      owner.release();
+      await expect(refusedOwner).rejects.toThrow('Too Many Requests');
+      sharer.release();
+      await expect(shared).resolves.toBe('sharer');
+
+      // The key kept the shared plan, and holds its answer now.
+      await expect(service().once(user, key, { m: 1 }, async () => 'third')).resolves.toBe('sharer');
+    });
+
+    it('retries racing to take over a key after its lease end up on one plan (one takes it over, the others share)', async () => {
+      const [user, key] = [randomUUID(), randomUUID()];
+      await planOf(user, key);
+      await keyedRows(`UPDATE public.idempotency_keys SET response = 'null', locked_until = NULL WHERE key = $1`, [key]);
+      const retries = Array.from({ length: 8 }, () => pending('retried'));
+      const running = retries.map((r) => service().once(user, key, { m: 1 }, r.work));
+      await until(() => retries.every((r) => r.plans.length === 1));
+      for (const r of retries) r.release();
+      await Promise.all(running);
+
+      expect(new Set(retries.map((r) => r.plans[0].created_at)).size).toBe(1);
+    });
+
+    it('a retry after two attempts that ended without an answer looks for the messages of both plans', async () => {
+      const [user, key] = [randomUUID(), randomUUID()];
+      const original = await planOf(user, key);
+      await keyedRows(`UPDATE public.idempotency_keys SET response = 'null', locked_until = NULL WHERE key = $1`, [key]);
+      const second: WritePlan[] = [];
+      const failed = service().once(user, key, { m: 1 }, async (plan) => {
+        second.push(plan);
+        throw new Error('DynamoDB request timed out');
+      });
+      await expect(failed).rejects.toThrow('timed out');
+      await keyedRows(`UPDATE public.idempotency_keys SET locked_until = NULL WHERE key = $1`, [key]);
+
+      const third = await planOf(user, key);
+
+      expect(third.earlier).toEqual([pickPlan(original), pickPlan(second[0])]);
     });
   });
 

@@ -10,6 +10,8 @@ export const TIMEOUTS = {
     /** One request, sent to answered. The SDK retries it (`attempts` in all) with backoff. */
     requestMs: 3_000,
     attempts: { aws: 3, local: 2 },
+    /** The SDK's waits before its retries, at most (throttling: up to 500 ms × 2^retry each). */
+    retryBackoffMs: 3_000,
   },
   postgres: {
     /** A connection from the pool: waiting for a free one, or opening a new one. */

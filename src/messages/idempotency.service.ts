@@ -29,7 +29,8 @@ export const ATTEMPT_LEASE_MS = 60_000;
  * starts no write later than this before its lease ends, so all its writes are over when a retry
  * may take the key over.
  */
-export const WRITE_BOUND_MS = TIMEOUTS.dynamodb.attempts.aws * (TIMEOUTS.dynamodb.connectMs + TIMEOUTS.dynamodb.requestMs) + 1_000;
+export const WRITE_BOUND_MS =
+  TIMEOUTS.dynamodb.attempts.aws * (TIMEOUTS.dynamodb.connectMs + TIMEOUTS.dynamodb.requestMs) + TIMEOUTS.dynamodb.retryBackoffMs + 1_000;
 /** How many times a retry tries to take over a key whose attempts keep changing under it. */
 const TAKEOVER_TRIES = 3;
 
@@ -37,10 +38,10 @@ const TAKEOVER_TRIES = 3;
 export interface WritePlan {
   message_uuid: string;
   created_at: string;
-  /** Past this moment (ms since the epoch) the attempt must start no write: its lease is about to end. */
+  /** Past this moment (of `performance.now()`, which no clock step moves) the attempt must start no write: its lease is about to end. */
   deadline: number;
-  /** The plan of an earlier attempt that ended without an answer: it may have written its message. */
-  earlier?: { message_uuid: string; created_at: string };
+  /** The plans of earlier attempts that ended without an answer: each may have written its message. */
+  earlier: Array<{ message_uuid: string; created_at: string }>;
 }
 
 /** A plan, and whether this attempt holds the key (it claimed it or took it over) or shares another's plan. */
@@ -55,7 +56,7 @@ interface KeyRow<T> {
   request_hash: string;
   response: T | null;
   planned_at: string;
-  earlier_at: string | null;
+  earlier_ats: string[];
   /** What is left of the lease by Postgres' clock; null when there is none. */
   remaining_ms: number | null;
 }
@@ -73,12 +74,13 @@ const LEASE_END = `clock_timestamp() + ${ATTEMPT_LEASE_MS} * interval '1 millise
  *   repository's conditional put stores once. That holds after a failure too: a failed attempt
  *   may have written its message (a timed-out write can still land), so its lease runs out by
  *   itself; no attempt starts a write in the last WRITE_BOUND_MS of the lease.
- * - An attempt refused with a 4xx wrote nothing: when it holds the key, it releases it, so a
- *   corrected request can use it. An attempt sharing another's plan never releases the key.
- * - A retry after the lease looks for the earlier attempt's message (it may have been written
- *   before the failure) and returns it; only when there is none does it write, at its own time,
- *   so a message is never back-dated to an attempt that wrote nothing. The key remembers the
- *   earlier plan, so the attempts sharing the retry's plan look for that message as well.
+ * - An attempt refused with a 4xx wrote nothing: when it holds the key and no other attempt
+ *   shares its plan, it releases the key, so a corrected request can use it. An attempt sharing
+ *   the plan never releases it, and its joining keeps the key from being released under it.
+ * - A retry after the lease looks for the earlier attempts' messages (each may have been written
+ *   before its failure) and returns one it finds; only when there is none does it write, at its own
+ *   time, so a message is never back-dated to an attempt that wrote nothing. The key remembers every
+ *   earlier plan, so the attempts sharing the retry's plan, and later retries, look for them too.
  * Keys are remembered for 24 hours after their latest plan; a timer deletes older ones every minute.
  */
 @Injectable()
@@ -117,19 +119,20 @@ export class IdempotencyService implements OnApplicationBootstrap, BeforeApplica
 
   /** The plan this attempt writes, or the stored answer of an earlier one. */
   private async claim<T>(userUuid: string, key: string, requestHash: string): Promise<Attempt | { response: T }> {
-    const now = nowMicros();
-    const claimed: unknown[] = await this.dataSource.query(
-      `INSERT INTO public.idempotency_keys (user_uuid, key, request_hash, response, created_at, locked_until)
-       VALUES ($1, $2, $3, 'null', $4, ${LEASE_END}) ON CONFLICT (user_uuid, key) DO NOTHING RETURNING key`,
-      [userUuid, key, requestHash, formatTimestamp(now)],
-    );
-    // The lease began after `now`: counting from `now` only shortens it.
-    if (claimed.length) return { ...planAt(userUuid, key, now), deadline: deadline(now / 1000, ATTEMPT_LEASE_MS), owner: true };
-
     for (let attempt = 0; attempt < TAKEOVER_TRIES; attempt++) {
-      const readAt = Date.now();
+      // Deadlines count from before each query: the lease began after it was sent, so they only come earlier.
+      const claimedAt = performance.now();
+      const now = nowMicros();
+      const claimed: unknown[] = await this.dataSource.query(
+        `INSERT INTO public.idempotency_keys (user_uuid, key, request_hash, response, created_at, locked_until)
+         VALUES ($1, $2, $3, 'null', $4, ${LEASE_END}) ON CONFLICT (user_uuid, key) DO NOTHING RETURNING key`,
+        [userUuid, key, requestHash, formatTimestamp(now)],
+      );
+      if (claimed.length)
+        return { ...planAt(userUuid, key, now), deadline: deadline(claimedAt, ATTEMPT_LEASE_MS), earlier: [], owner: true };
+
       const previous = await this.read<T>(userUuid, key);
-      if (!previous) throw new ConflictException('The Idempotency-Key expired while in use; try again');
+      if (!previous) continue; // released or forgotten meanwhile: claim it afresh
       if (previous.request_hash !== requestHash) {
         throw new UnprocessableEntityException({
           error: 'Unprocessable Entity',
@@ -139,26 +142,37 @@ export class IdempotencyService implements OnApplicationBootstrap, BeforeApplica
       }
       if (previous.response !== null) return { response: previous.response };
       const planned = parseMicros(previous.planned_at);
+      const earlier = previous.earlier_ats.map((at) => pick(planAt(userUuid, key, parseMicros(at))));
+
       if (previous.remaining_ms !== null && previous.remaining_ms > 0) {
-        const shared = planAt(userUuid, key, planned);
-        const earlier = previous.earlier_at === null ? undefined : planAt(userUuid, key, parseMicros(previous.earlier_at));
-        return { ...shared, deadline: deadline(readAt, previous.remaining_ms), earlier: earlier && pick(earlier), owner: false };
+        // Join the running attempt's plan; marked shared, the key is no longer released under us.
+        const joinedAt = performance.now();
+        const [[joined]] = await this.dataSource.query<[Array<{ remaining_ms: number }>, number]>(
+          `UPDATE public.idempotency_keys SET shared = true
+           WHERE user_uuid = $1 AND key = $2 AND created_at = $3 AND response = 'null' AND locked_until > clock_timestamp()
+           RETURNING (extract(epoch FROM locked_until - clock_timestamp()) * 1000)::float8 AS remaining_ms`,
+          [userUuid, key, formatTimestamp(planned)],
+        );
+        if (!joined) continue; // answered, released or taken over meanwhile: look again
+        return { ...planAt(userUuid, key, planned), deadline: deadline(joinedAt, joined.remaining_ms), earlier, owner: false };
       }
 
       // The earlier attempt ended without an answer: take the key over with a plan of our own.
+      const takenAt = performance.now();
       const retryAt = nowMicros();
-      const taken: unknown[] = await this.dataSource.query(
-        `UPDATE public.idempotency_keys SET created_at = $4, earlier_at = $3, locked_until = ${LEASE_END}
+      // An UPDATE answers [rows, count] (TypeORM's pg driver).
+      const [taken] = await this.dataSource.query<[unknown[], number]>(
+        `UPDATE public.idempotency_keys
+         SET created_at = $4, earlier_ats = earlier_ats || $3::timestamptz, shared = false, locked_until = ${LEASE_END}
          WHERE user_uuid = $1 AND key = $2 AND created_at = $3 AND response = 'null' AND (locked_until IS NULL OR locked_until <= clock_timestamp())
          RETURNING key`,
         [userUuid, key, formatTimestamp(planned), formatTimestamp(retryAt)],
       );
       if (taken.length) {
-        const plan = planAt(userUuid, key, retryAt);
         return {
-          ...plan,
-          deadline: deadline(retryAt / 1000, ATTEMPT_LEASE_MS),
-          earlier: pick(planAt(userUuid, key, planned)),
+          ...planAt(userUuid, key, retryAt),
+          deadline: deadline(takenAt, ATTEMPT_LEASE_MS),
+          earlier: [...earlier, pick(planAt(userUuid, key, planned))],
           owner: true,
         };
       }
@@ -168,7 +182,8 @@ export class IdempotencyService implements OnApplicationBootstrap, BeforeApplica
 
   private async read<T>(userUuid: string, key: string): Promise<KeyRow<T> | undefined> {
     const [row] = await this.dataSource.query<KeyRow<T>[]>(
-      `SELECT request_hash, response, ${asTimestamp('created_at')} AS planned_at, ${asTimestamp('earlier_at')} AS earlier_at,
+      `SELECT request_hash, response, ${asTimestamp('created_at')} AS planned_at,
+              ARRAY(SELECT ${asTimestamp('e')} FROM unnest(earlier_ats) AS e) AS earlier_ats,
               (extract(epoch FROM locked_until - clock_timestamp()) * 1000)::float8 AS remaining_ms
        FROM public.idempotency_keys WHERE user_uuid = $1 AND key = $2`,
       [userUuid, key],
@@ -176,14 +191,13 @@ export class IdempotencyService implements OnApplicationBootstrap, BeforeApplica
     return row;
   }
 
-  /** A refused attempt (4xx) wrote nothing: the key is free for a corrected request (best effort). */
+  /** A refused attempt (4xx) wrote nothing: unless another attempt shares its plan, the key is free for a corrected request (best effort). */
   private async release(userUuid: string, key: string, plan: WritePlan): Promise<void> {
     await this.dataSource
-      .query(`DELETE FROM public.idempotency_keys WHERE user_uuid = $1 AND key = $2 AND created_at = $3 AND response = 'null'`, [
-        userUuid,
-        key,
-        plan.created_at,
-      ])
+      .query(
+        `DELETE FROM public.idempotency_keys WHERE user_uuid = $1 AND key = $2 AND created_at = $3 AND response = 'null' AND NOT shared`,
+        [userUuid, key, plan.created_at],
+      )
       .catch((cause: unknown) => {
         this.logger.warn(`Idempotency-Key of a refused attempt not released: ${cause instanceof Error ? cause.message : String(cause)}`);
       });
@@ -216,14 +230,14 @@ export class IdempotencyService implements OnApplicationBootstrap, BeforeApplica
   }
 }
 
-function planAt(userUuid: string, key: string, micros: number): Omit<WritePlan, 'deadline'> {
+function planAt(userUuid: string, key: string, micros: number): Omit<WritePlan, 'deadline' | 'earlier'> {
   const created_at = formatTimestamp(micros);
   return { created_at, message_uuid: uuidv5(`${userUuid}:${key}:${created_at}`, PLAN_NAMESPACE) };
 }
 
-const pick = ({ message_uuid, created_at }: Omit<WritePlan, 'deadline'>) => ({ message_uuid, created_at });
+const pick = ({ message_uuid, created_at }: Omit<WritePlan, 'deadline' | 'earlier'>) => ({ message_uuid, created_at });
 
-/** The last moment to start a write, for a lease with `remainingMs` left at `at`. */
+/** The last moment (`performance.now()`) to start a write, for a lease with `remainingMs` left at `at`. */
 function deadline(at: number, remainingMs: number): number {
   return at + remainingMs - WRITE_BOUND_MS;
 }

@@ -113,9 +113,9 @@ export class MessagesService {
   /** Pattern D: a message in an existing conversation; the projector moves both lists forward. */
   private async reply(user: User, conversationId: string, text: string, plan?: WritePlan): Promise<CreatedMessageView> {
     await this.membership(user, conversationId);
-    if (plan?.earlier) {
+    for (const earlier of plan?.earlier ?? []) {
       // An earlier attempt with this key ended without an answer: it may have written its message.
-      const written = await this.repository.findMessage(conversationId, plan.earlier);
+      const written = await this.repository.findMessage(conversationId, earlier);
       if (written) return toCreatedView(written);
     }
     assertWithinLease(plan);
@@ -227,7 +227,7 @@ export class MessagesService {
  * lease, a retry may take the key over with a plan of its own, and two plans would be two messages.
  */
 function assertWithinLease(plan?: WritePlan): void {
-  if (plan && Date.now() > plan.deadline)
+  if (plan && performance.now() > plan.deadline)
     throw new ServiceUnavailableException('An attempt with this Idempotency-Key ran out of time; retry with the same key in a minute');
 }
 

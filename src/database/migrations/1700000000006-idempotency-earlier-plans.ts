@@ -2,16 +2,19 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * A retry that takes an Idempotency-Key over records the plan of the attempt it replaces
- * (`earlier_at`): every attempt sharing the new plan first looks for that attempt's message.
+ * (`earlier_ats`, every one so far): the attempts of the new plan first look for those messages.
+ * `shared`: another attempt joined the plan, so a refused owner leaves the key to it.
  */
 export class IdempotencyEarlierPlans1700000000006 implements MigrationInterface {
   name = 'IdempotencyEarlierPlans1700000000006';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`ALTER TABLE public.idempotency_keys ADD COLUMN IF NOT EXISTS earlier_at timestamptz`);
+    await queryRunner.query(`ALTER TABLE public.idempotency_keys ADD COLUMN IF NOT EXISTS earlier_ats timestamptz[] NOT NULL DEFAULT '{}'`);
+    await queryRunner.query(`ALTER TABLE public.idempotency_keys ADD COLUMN IF NOT EXISTS shared boolean NOT NULL DEFAULT false`);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`ALTER TABLE public.idempotency_keys DROP COLUMN IF EXISTS earlier_at`);
+    await queryRunner.query(`ALTER TABLE public.idempotency_keys DROP COLUMN IF EXISTS shared`);
+    await queryRunner.query(`ALTER TABLE public.idempotency_keys DROP COLUMN IF EXISTS earlier_ats`);
   }
 }
