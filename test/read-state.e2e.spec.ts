@@ -177,6 +177,7 @@ describe('POST /api/message_groups/:message_group_uuid/read refusals', () => {
   it.each([
     ['not a timestamp', { up_to: 'yesterday' }],
     ['a number', { up_to: 42 }],
+    ['an instant past the year 9999', { up_to: '9999-12-31T23:59:59-05:00' }],
     ['a date without time', { up_to: '2024-01-01' }],
   ])('answers 422 up_to_invalid to %s', async (_, body) => {
     const [alice, bob] = await pair();

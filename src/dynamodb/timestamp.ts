@@ -26,6 +26,14 @@ export function formatTimestamp(micros: Micros): string {
   return `${iso.slice(0, 23)}${fraction}+00:00`;
 }
 
+/**
+ * The instants the stored form can write: years 0000 to 9999, UTC (to the last whole second: that
+ * far from 1970 a double counts microseconds in steps of 32, and the last ones would round up into
+ * the year 10000).
+ */
+const FIRST_MICROS = Date.parse('0000-01-01T00:00:00.000Z') * 1000;
+const LAST_MICROS = Date.parse('9999-12-31T23:59:59.000Z') * 1000;
+
 export function parseTimestamp(value: string): Micros | undefined {
   const m = TIMESTAMP.exec(value);
   if (!m) return undefined;
@@ -38,7 +46,9 @@ export function parseTimestamp(value: string): Micros | undefined {
   if (date.getUTCFullYear() !== +y || date.getUTCMonth() !== +mo - 1 || date.getUTCDate() !== +d) return undefined; // 2023-02-30
   date.setUTCHours(+h, +mi, +s, 0);
   const offsetMs = sign ? (sign === '-' ? -1 : 1) * (+offsetHours * 60 + +offsetMinutes) * 60_000 : 0;
-  return (date.getTime() - offsetMs) * 1000 + Number(frac.padEnd(6, '0'));
+  const micros = (date.getTime() - offsetMs) * 1000 + Number(frac.padEnd(6, '0'));
+  // An instant the stored form cannot write (9999-12-31T23:59:59-05:00 is in the year 10000) is not one.
+  return micros >= FIRST_MICROS && micros <= LAST_MICROS ? micros : undefined;
 }
 
 export function isTimestamp(value: string): boolean {
@@ -52,14 +62,15 @@ let lastMicros = 0;
 /**
  * Now, in microseconds: the monotonic clock, anchored to the wall clock and re-anchored when the
  * two drift more than 2 ms apart (a suspend, a clock step; the wall clock reads whole
- * milliseconds), so it follows the system clock; never less than the previous reading of this
+ * milliseconds), so it follows the system clock; always more than the previous reading of this
  * process.
  */
 export function nowMicros(): Micros {
   const monotonic = performance.now() * 1000;
   const wall = Date.now() * 1000;
   if (Math.abs(anchor + monotonic - wall) > 2000) anchor = wall + 500 - monotonic;
-  lastMicros = Math.max(Math.floor(anchor + monotonic), lastMicros);
+  // Strictly increasing: after a clock step back, readings go on 1 µs apart, not all the same.
+  lastMicros = Math.max(Math.floor(anchor + monotonic), lastMicros + 1);
   return lastMicros;
 }
 

@@ -182,8 +182,9 @@ export class ConversationListProjector {
       other: otherOf(member),
       readState,
     });
-    if (!sameReadState(written, readState)) {
-      // An earlier attempt wrote this item with the read state of its time.
+    if (!sameReadState(written, readState) || (written.read_version ?? 0) < (readState.read_version ?? 0)) {
+      // An earlier attempt wrote this item with the read state of its time (or the same state at an
+      // older version, which a delayed writer of a state in between could still overwrite).
       await this.repository.updateListItemReadState(member.owner_user_uuid, written.last_reply_at, member.message_group_uuid, readState);
     }
     const stale = [...(member.stale ?? [])].filter((sk) => sk !== written.last_reply_at);
