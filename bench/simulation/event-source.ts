@@ -10,8 +10,8 @@ import type { MeteringStore, SimMessage } from './metering-store.js';
  * shard's, in order); each shard (times the parallelization factor, records of one key staying in
  * one lane) delivers a batch when `batchSize` records are there or `windowS` after the first one,
  * never before its previous invocation has finished; a batch with failures is retried from its
- * lowest failed record (ReportBatchItemFailures), a thrown handler retries the whole batch, and after
- * `retryAttempts` retries the rest of the batch goes to the on-failure destination.
+ * lowest failed record (ReportBatchItemFailures; a thrown handler fails every record), and a record
+ * that failed `retryAttempts` retries goes to the on-failure destination (counted as discarded).
  */
 
 export interface EventSourceSettings {
@@ -135,7 +135,7 @@ export class EventSourceEmulation {
       return undefined;
     }
     const first = lane.queue[lane.head];
-    // Records being retried go again as soon as the lane is free.
+    // A batch is retried as soon as the lane is free.
     if (first.attempts > 0) return lane.freeAt;
     const fullAt = lane.queue[lane.head + this.settings.batchSize - 1]?.at ?? Number.POSITIVE_INFINITY;
     return Math.max(lane.freeAt, Math.min(first.at + this.settings.windowS, fullAt));
@@ -178,13 +178,13 @@ export class EventSourceEmulation {
     lane.head += firstFailed; // checkpointed up to the lowest failure
     const retried = lane.queue[lane.head];
     if (retried.attempts >= this.settings.retryAttempts) {
-      const rest = batch.length - firstFailed;
-      s.discarded += rest;
-      lane.head += rest;
+      s.discarded++; // to the on-failure destination; the rest of the batch goes on
+      lane.head++;
       return;
     }
     s.retries++;
-    for (let i = firstFailed; i < batch.length; i++) batch[i].attempts++;
+    for (const p of batch) if (failed.has(p.record.dynamodb!.SequenceNumber!)) p.attempts++;
+    // The retry goes as soon as the lane is free (its first record is a failed one).
   }
 
   /**

@@ -228,8 +228,13 @@ export class MeteringStore implements ProjectorStore {
     return (this.membersOf.get(message_group_uuid) ?? []).map((owner) => ({ ...this.members.get(memberKey(message_group_uuid, owner))! }));
   }
 
-  listItemsOfOwner(owner_user_uuid: string): ConversationListItem[] {
-    return [...this.listItems.values()].filter((item) => item.owner_user_uuid === owner_user_uuid);
+  /** The conversation's list items (both members'), as the index holds them. */
+  listItemsOfConversation(message_group_uuid: string): ConversationListItem[] {
+    return [...(this.listItemsOf.get(message_group_uuid) ?? [])].map((key) => ({ ...this.listItems.get(key)! }));
+  }
+
+  conversationIds(): string[] {
+    return [...this.membersOf.keys()];
   }
 
   newestMessageOf(message_group_uuid: string): StoredMessage | undefined {

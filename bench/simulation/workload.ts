@@ -75,7 +75,7 @@ export interface WorkloadOptions {
 export const DEFAULT_WORKLOAD: WorkloadOptions = {
   users: 10_000_000,
   messagesPerDay: 1_000_000_000,
-  durationS: 30,
+  durationS: 20,
   peakFactor: 2,
   zipf: 0.8,
   topConversations: 5_000,
