@@ -116,6 +116,7 @@ describe('MessagingStack', () => {
         BisectBatchOnFunctionError: true,
         MaximumRetryAttempts: 5,
         MaximumRecordAgeInSeconds: 21600,
+        ParallelizationFactor: 1,
         DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(prod, prod.projector.failureQueue), 'Arn'] } } },
       });
       expect(mapping.FilterCriteria.Filters.map((f: { Pattern: string }) => JSON.parse(f.Pattern))).toEqual([

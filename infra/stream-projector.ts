@@ -10,21 +10,19 @@ import { Construct } from 'constructs';
 import { join } from 'node:path';
 import { MESSAGE_PREFIX } from '../src/dynamodb/message.entities.js';
 import { MESSAGE_TABLE } from '../src/dynamodb/table.definition.js';
+import { PROJECTOR_SETTINGS } from './stream-projector.settings.js';
 
 export interface StreamProjectorProps {
   table: dynamodb.Table;
   projectRoot: string;
 }
 
-/**
- * Up to 100 records or one second per batch: the projector coalesces a batch per conversation, so
- * a busy conversation costs one projection per batch, not one per message.
- */
 const PROJECTOR_BATCHING = {
-  batchSize: 100,
-  maxBatchingWindow: Duration.seconds(1),
-  retryAttempts: 5,
-  maxRecordAge: Duration.hours(6),
+  batchSize: PROJECTOR_SETTINGS.batchSize,
+  maxBatchingWindow: Duration.seconds(PROJECTOR_SETTINGS.maxBatchingWindowSeconds),
+  retryAttempts: PROJECTOR_SETTINGS.retryAttempts,
+  maxRecordAge: Duration.hours(PROJECTOR_SETTINGS.maxRecordAgeHours),
+  parallelizationFactor: PROJECTOR_SETTINGS.parallelizationFactor,
 } as const;
 
 /**
@@ -54,8 +52,8 @@ export class StreamProjector extends Construct {
       role,
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
-      memorySize: 512,
-      timeout: Duration.seconds(60),
+      memorySize: PROJECTOR_SETTINGS.memoryMb,
+      timeout: Duration.seconds(PROJECTOR_SETTINGS.timeoutSeconds),
       environment: {
         APP_ENV: 'aws',
         DDB_MESSAGE_TABLE: table.tableName,

@@ -32,7 +32,7 @@ const sender = {
   user_handle: { type: 'string', required: true },
 } as const;
 
-const messageSchema = {
+export const messageSchema = {
   model: { entity: 'message', version: '1', service: 'cruddur' },
   attributes: {
     message_group_uuid: { type: 'string', required: true, field: MESSAGE_TABLE.partitionKey, get: stripPrefix(MESSAGE_PREFIX) },
@@ -68,7 +68,7 @@ const readState = {
   read_version: { type: 'number' },
 } as const;
 
-const listItemSchema = {
+export const listItemSchema = {
   model: { entity: 'message_group', version: '1', service: 'cruddur' },
   attributes: {
     owner_user_uuid: { type: 'string', required: true, field: MESSAGE_TABLE.partitionKey, get: stripPrefix(GROUP_PREFIX) },

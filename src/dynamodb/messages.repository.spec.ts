@@ -259,6 +259,83 @@ describe('MessagesRepository', () => {
     expect(second.next).toBeUndefined();
   });
 
+  it("reads list pages exactly as the entities' queries do: legacy items, unknown attributes, read state, member items left out", async () => {
+    const group = randomUUID();
+    const owner = randomUUID();
+    const stored = [
+      {
+        pk: `MSG#${group}`,
+        sk: '2023-04-05T18:27:02.123456',
+        message_uuid: 'm1',
+        message: 'legacy',
+        user_uuid: 'u',
+        user_display_name: 'U',
+        user_handle: 'u',
+        extra: 1,
+      },
+      {
+        pk: `MSG#${group}`,
+        sk: `MEMBER#${owner}`,
+        user_uuid: 'u',
+        user_display_name: 'U',
+        user_handle: 'u',
+        version: 2,
+        stale: new Set(['x']),
+        __edb_e__: 'member',
+        __edb_v__: '1',
+      },
+      {
+        pk: `GRP#${owner}`,
+        sk: '2023-04-05T18:27:03+00:00',
+        message_group_uuid: group,
+        message: 'legacy',
+        user_uuid: 'u',
+        user_display_name: 'U',
+        user_handle: 'u',
+      },
+    ];
+    for (const item of stored) await db.client.send(new PutItemCommand({ TableName: db.table, Item: marshall(item) }));
+    for (let i = 0; i < 4; i++) {
+      await db.repository.putMessage({
+        message_group_uuid: group,
+        message: `m${i}`,
+        sender: alice,
+        created_at: `2024-05-01T00:00:0${i}.000000+00:00`,
+      });
+      await db.repository.putListItem({
+        owner_user_uuid: owner,
+        message_group_uuid: randomUUID(),
+        last_reply_at: `2024-05-01T00:00:0${i}.000000+00:00`,
+        message: `g${i}`,
+        other: bob,
+        readState: { unread_count: i, unread_more: i === 3, other_last_read_at: '2024-05-01T00:00:00.000000+00:00', read_version: i + 1 },
+      });
+    }
+    const options = { order: 'desc', ignoreOwnership: true } as const;
+    const { message, listItem } = db.repository.model.entities;
+
+    for (const [limit, before] of [
+      [3, undefined],
+      [3, '2024-05-01T00:00:01.000000+00:00'],
+      [10, undefined],
+      [5, undefined],
+    ] as const) {
+      const messages = await db.repository.listMessages(group, { limit, before });
+      const conversations = await db.repository.listConversations(owner, { limit, before });
+      const entityMessages = await message.query
+        .byConversation({ message_group_uuid: group })
+        .lt({ created_at: before ?? 'MEMBER#' })
+        .go({ ...options, limit });
+      const ownerQuery = listItem.query.byOwner({ owner_user_uuid: owner });
+      const entityConversations = await (before ? ownerQuery.lt({ last_reply_at: before }) : ownerQuery).go({ ...options, limit });
+
+      expect(messages.items).toEqual(entityMessages.data);
+      expect(messages.next !== undefined).toBe(entityMessages.cursor !== null);
+      expect(conversations.items).toEqual(entityConversations.data);
+      expect(conversations.next !== undefined).toBe(entityConversations.cursor !== null);
+    }
+  });
+
   it('tells listeners about every message it wrote', async () => {
     const seen: string[] = [];
     const off = db.repository.onMessageWritten((item) => seen.push(item.message));

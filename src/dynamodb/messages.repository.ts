@@ -1,14 +1,19 @@
-import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { QueryCommand, ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { convertToNative, unmarshall } from '@aws-sdk/util-dynamodb';
 import { randomUUID } from 'node:crypto';
 import {
   createMessageTableModel,
+  GROUP_PREFIX,
+  listItemSchema,
   MEMBER_PREFIX,
+  MESSAGE_PREFIX,
+  messageSchema,
   type MemberItem,
   type ConversationListItem,
   type MessageItem,
   type MessageTableModel,
 } from './message.entities.js';
+import { MESSAGE_TABLE } from './table.definition.js';
 import { formatTimestamp, nextMicrosecond, nowTimestamp, parseTimestamp } from './timestamp.js';
 
 export type { MemberItem, ConversationListItem, MessageItem } from './message.entities.js';
@@ -261,25 +266,41 @@ export class MessagesRepository {
     return data.length > 0;
   }
 
-  /** Pattern A: one page of a conversation's messages, newest first. O(page). */
+  /**
+   * Pattern A: one page of a conversation's messages, newest first. O(page). The API's hottest read:
+   * one Query sent as the message entity's `query.byConversation(…).lt(…)` sends it (a spec holds
+   * the two equal), read without ElectroDB's per-call work (about a tenth of a list page's CPU).
+   */
   async listMessages(message_group_uuid: string, page: PageRequest): Promise<Page<MessageItem>> {
-    const { data, cursor } = await this.messagesOf(message_group_uuid, page.before).go({
-      order: 'desc',
-      limit: page.limit,
-      ...READ,
-    });
-    return { items: data, next: cursor && data.length ? data[data.length - 1].created_at : undefined };
+    const items = await this.queryPage(MESSAGE_PREFIX + message_group_uuid, page.before ?? MEMBER_PREFIX, page.limit, readMessage);
+    return { items: items.data, next: items.more && items.data.length ? items.data[items.data.length - 1].created_at : undefined };
   }
 
-  /** Pattern B: one page of an owner's conversations, latest reply first. O(page). */
+  /** Pattern B: one page of an owner's conversations, latest reply first. O(page). As fast as pattern A's page. */
   async listConversations(owner_user_uuid: string, page: PageRequest): Promise<Page<ConversationListItem>> {
-    const query = this.model.entities.listItem.query.byOwner({ owner_user_uuid });
-    const { data, cursor } = await (page.before ? query.lt({ last_reply_at: page.before }) : query).go({
-      order: 'desc',
-      limit: page.limit,
-      ...READ,
-    });
-    return { items: data, next: cursor && data.length ? data[data.length - 1].last_reply_at : undefined };
+    const items = await this.queryPage(GROUP_PREFIX + owner_user_uuid, page.before, page.limit, readListItem);
+    return { items: items.data, next: items.more && items.data.length ? items.data[items.data.length - 1].last_reply_at : undefined };
+  }
+
+  /** One page of a partition, newest first, below `before` (exclusive) when given. */
+  private async queryPage<T>(
+    pk: string,
+    before: string | undefined,
+    limit: number,
+    read: (item: Record<string, AttributeValue>) => T,
+  ): Promise<{ data: T[]; more: boolean }> {
+    const { partitionKey, sortKey } = MESSAGE_TABLE;
+    const output = await this.client.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: before === undefined ? '#pk = :pk' : '#pk = :pk and #sk1 < :sk1',
+        ExpressionAttributeNames: before === undefined ? { '#pk': partitionKey } : { '#pk': partitionKey, '#sk1': sortKey },
+        ExpressionAttributeValues: before === undefined ? { ':pk': { S: pk } } : { ':pk': { S: pk }, ':sk1': { S: before } },
+        ScanIndexForward: false,
+        Limit: limit,
+      }),
+    );
+    return { data: (output.Items ?? []).map(read), more: output.LastEvaluatedKey !== undefined };
   }
 
   /** Every list item of a conversation (all pages of the sparse GSI), newest first. */
@@ -458,6 +479,32 @@ export class MessagesRepository {
     return data;
   }
 }
+
+/**
+ * Reads a stored item as the entity's `go()` returns it (the spec holds the two equal): its schema's
+ * attributes only, from their fields, through their getters; ElectroDB's identifiers and unknown
+ * attributes left out.
+ */
+function itemReader<T>(schema: { attributes: Record<string, { type: string; field?: string; get?: (value?: string) => unknown }> }) {
+  const fields = Object.entries(schema.attributes).map(([name, attribute]) => ({
+    name,
+    field: attribute.field ?? name,
+    get: attribute.get,
+  }));
+  return (stored: Record<string, AttributeValue>): T => {
+    const item: Record<string, unknown> = {};
+    for (const { name, field, get } of fields) {
+      const value = stored[field];
+      if (value === undefined) continue;
+      const native: unknown = value.S ?? convertToNative(value);
+      item[name] = get ? get(native as string) : native;
+    }
+    return item as T;
+  };
+}
+
+const readMessage = itemReader<MessageItem>(messageSchema);
+const readListItem = itemReader<ConversationListItem>(listItemSchema);
 
 function memberKey(member: Pick<MemberItem, 'message_group_uuid' | 'owner_user_uuid'>) {
   return { message_group_uuid: member.message_group_uuid, owner_user_uuid: member.owner_user_uuid };
