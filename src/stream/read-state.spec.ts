@@ -122,7 +122,7 @@ describe('unread counts kept by the projector', () => {
     const lockstep = new Lockstep().attach(client);
     const repository = MessagesRepository.create(client, db.table);
     const projector = new ConversationListProjector(repository);
-    const lanes = [
+    const lanes: (() => Promise<unknown>)[] = [
       () => projector.markRead(c.group, c.bob.uuid, c.at(1)),
       () => createStreamHandler({ repository, logger: quiet })(eventOf(late)),
       () => projector.markRead(c.group, c.bob.uuid, c.at(2)),
