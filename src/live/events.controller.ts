@@ -61,7 +61,26 @@ export class EventsController {
   @ApiProduces('text/event-stream')
   @ApiQuery({ name: 'ticket', required: false, description: 'A ticket from POST /api/events/ticket (for EventSource)' })
   @ApiQuery({ name: 'last_event_id', required: false, description: 'Resume after this event id (as the Last-Event-ID header)' })
-  @ApiOkResponse({ description: 'text/event-stream of `message`, `message_group`, `read` and `resync` events' })
+  @ApiOkResponse({
+    description: 'text/event-stream of `message`, `message_group`, `read` and `resync` events',
+    content: {
+      'text/event-stream': {
+        schema: { type: 'string' },
+        example: [
+          ': live',
+          'id: hoo8vqyk5h',
+          'retry: 3000',
+          '',
+          'event: message',
+          'id: hoo8vr0a1c',
+          'data: {"message_group_uuid":"6b335565-…","uuid":"3777eda7-…","display_name":"Andrew Brown","handle":"andrewbrown","message":"Hi!","created_at":"2026-11-25T13:48:53.888722+00:00"}',
+          '',
+          ':',
+          '',
+        ].join('\n'),
+      },
+    },
+  })
   @ApiResponse({ status: 400, description: 'Last-Event-ID not an id of this API (`last_event_id_invalid`)' })
   @ApiUnauthorizedResponse({ description: 'Missing or bad token, or a bad, expired or used ticket (`ticket_invalid`)' })
   @ApiResponse({ status: 429, description: 'Too many open streams for the user or the server (`too_many_streams`)' })
