@@ -175,7 +175,7 @@ describe('loadConfig', () => {
   });
 
   it('bounds live streams by default; LIVE_* set the heartbeat and the bounds, each at least 1', () => {
-    expect(loadConfig({}).live).toEqual({ heartbeatSeconds: 15, maxStreamsPerUser: 5, maxStreams: 10_000, bufferEvents: 256 });
+    expect(loadConfig({}).live).toEqual({ heartbeatSeconds: 15, maxStreamsPerUser: 5, maxStreams: 5_000, bufferEvents: 256 });
     expect(
       loadConfig({ LIVE_HEARTBEAT_SECONDS: '1', LIVE_MAX_STREAMS_PER_USER: '2', LIVE_MAX_STREAMS: '3', LIVE_BUFFER_EVENTS: '4' }).live,
     ).toEqual({ heartbeatSeconds: 1, maxStreamsPerUser: 2, maxStreams: 3, bufferEvents: 4 });

@@ -220,7 +220,7 @@ export const LOCAL_FRONTEND_ORIGIN = 'http://localhost:3000';
 
 export const DEFAULT_USER_CACHE_SECONDS = 60;
 
-export const DEFAULT_LIVE_LIMITS: LiveLimits = { heartbeatSeconds: 15, maxStreamsPerUser: 5, maxStreams: 10_000, bufferEvents: 256 };
+export const DEFAULT_LIVE_LIMITS: LiveLimits = { heartbeatSeconds: 15, maxStreamsPerUser: 5, maxStreams: 5_000, bufferEvents: 256 };
 
 export const DEFAULT_RATE_LIMITS: RateLimits = { messagesPerMinute: 120, newConversationsPerHour: 30, publicPerMinute: 60 };
 
