@@ -9,6 +9,8 @@ export const LIVE_CHANNEL = 'cruddur-messaging:live';
 export interface RedisLiveEventBusOptions {
   /** Called with what went wrong (a lost connection, a malformed message); never throws. */
   warn?: (message: string) => void;
+  /** The subscribing connection's CLIENT SETNAME (how operators and tests tell it apart). */
+  subscriberName?: string;
 }
 
 /**
@@ -25,6 +27,7 @@ export class RedisLiveEventBus extends LiveEventBus {
   private everSubscribed = false;
   private readonly waiting: (() => void)[] = [];
   private readonly warn: (message: string) => void;
+  private readonly subscriberName: string;
 
   constructor(
     private readonly url: string,
@@ -32,6 +35,7 @@ export class RedisLiveEventBus extends LiveEventBus {
   ) {
     super();
     this.warn = options.warn ?? (() => undefined);
+    this.subscriberName = options.subscriberName ?? 'cruddur-messaging-live';
     this.publisher = new Redis(url, {
       connectTimeout: TIMEOUTS.redis.connectMs,
       commandTimeout: TIMEOUTS.redis.commandMs,
@@ -78,6 +82,7 @@ export class RedisLiveEventBus extends LiveEventBus {
       // A subscriber reconnects for as long as the task lives, backing off to 2 s.
       retryStrategy: (times) => Math.min(100 * times, 2_000),
       maxRetriesPerRequest: null,
+      connectionName: this.subscriberName,
     });
     subscriber.on('error', (error: Error) => this.warn(`Redis (live events, subscribe): ${error.message}`));
     subscriber.on('close', () => {
