@@ -72,14 +72,14 @@ describe('GET /api/events', () => {
   });
 
   it("pushes a new message to both members' streams, with each one's list item, and nothing to an outsider", async () => {
-    const [alice, bob, eve] = await users(3);
+    const [alice, bob, eve, dave] = await users(4);
     const [a, b, e] = [await connect(alice), await connect(bob), await connect(eve)];
 
     const sent = await send(alice, { message: 'hello live', handle: bob.handle });
     await a.until(() => a.data('message_group').length > 0, "alice's list item");
     await b.until(() => b.data('message_group').length > 0, "bob's list item");
     // The outsider's stream is quiet: a message of their own arrives, and nothing came before it.
-    const own = await send(eve, { message: 'to myself via alice', handle: alice.handle });
+    const own = await send(eve, { message: 'of her own', handle: dave.handle });
     await e.until(() => messagesOf(e).length > 0, "eve's own message");
 
     for (const client of [a, b]) {
