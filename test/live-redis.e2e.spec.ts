@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { createApp } from '../src/app.factory.js';
 import { loadConfig } from '../src/config/config.js';
+import { Redis } from 'ioredis';
 import { LiveEventBus } from '../src/live/live-event.bus.js';
 import { startApiStack, type ApiStack, type TestUser } from './support/api-stack.js';
 import { SseClient } from './support/sse-client.js';
@@ -92,5 +93,30 @@ describe('two API tasks on Redis', () => {
     expect(first.status).toBe(200);
     expect(second.status).toBe(401);
     expect(await second.json()).toMatchObject({ errors: ['ticket_invalid'] });
+  });
+
+  it('closes its streams with retry advice when its Redis subscription was lost (events may be missing), and serves them again once back', async () => {
+    const [alice] = await users(1);
+    const client = await connect(two, alice);
+    const admin = new Redis(REDIS_URL);
+    try {
+      // Redis drops the tasks' subscribing connections (as a failover would); they reconnect by themselves.
+      const list = String(await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub'));
+      const ids = list
+        .split('\n')
+        .filter((line) => line.includes(' name=cruddur-messaging-live '))
+        .map((line) => /^id=(\d+)/.exec(line)![1]);
+      expect(ids.length).toBeGreaterThanOrEqual(2);
+      for (const id of ids) await admin.call('CLIENT', 'KILL', 'ID', id);
+      await client.until(() => client.ended, 'the end of the stream');
+      await two.get(LiveEventBus).whenLive();
+
+      expect(client.events.filter((e) => e.retry !== undefined).map((e) => e.retry)).toEqual([3000, 3000]);
+      expect(client.events.some((e) => e.comment === 'bus reconnected')).toBe(true);
+      const again = await connect(two, alice);
+      expect(again.status).toBe(200);
+    } finally {
+      admin.disconnect();
+    }
   });
 });

@@ -103,10 +103,13 @@ export class LiveStream {
     this.lastWriteAt = now;
   }
 
-  /** Ends the stream after a last event without data (a comment, a retry hint). */
-  end(last: MessageEvent): void {
+  /**
+   * Ends the stream after a last event without data (a comment, a retry hint). `closeConnection`
+   * (on shutdown) closes the connection too, so that a closing server is not held by it.
+   */
+  end(last: MessageEvent, closeConnection = false): void {
     if (this.closed) return;
-    this.finish({ id: eventIdOf(this.position), ...last });
+    this.finish({ id: eventIdOf(this.position), ...last }, closeConnection);
   }
 
   /** Teardown: the client left or the stream ended. Idempotent. */
@@ -158,7 +161,7 @@ export class LiveStream {
     this.finish({ type: 'resync', id: eventIdOf(this.position), data: { reason: 'slow_consumer' } });
   }
 
-  private finish(last: MessageEvent): void {
+  private finish(last: MessageEvent, closeConnection = false): void {
     const subscriber = this.subscriber;
     this.closed = true;
     this.pending.length = 0;
@@ -173,9 +176,10 @@ export class LiveStream {
     const { response } = this.options;
     const cutOff = setTimeout(() => response.destroy(), UNREAD_GOODBYE_MS).unref();
     response.once('close', () => clearTimeout(cutOff));
-    // The connection goes with the stream (so a closing server is not held by an idle keep-alive).
-    const socket = response.socket;
-    response.once('finish', () => socket?.end());
+    if (closeConnection) {
+      const socket = response.socket;
+      response.once('finish', () => socket?.end());
+    }
     this.close();
   }
 }

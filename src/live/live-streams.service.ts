@@ -66,7 +66,7 @@ export class LiveStreamsService implements OnModuleInit, OnModuleDestroy, Before
   /** Before the HTTP server closes: every stream ends with a retry hint, so the server is not held open. */
   beforeApplicationShutdown(): void {
     this.closing = true;
-    this.closeAll(SHUTDOWN_RETRY_MS, 'shutting down');
+    this.closeAll(SHUTDOWN_RETRY_MS, 'shutting down', true);
   }
 
   onModuleDestroy(): void {
@@ -152,8 +152,9 @@ export class LiveStreamsService implements OnModuleInit, OnModuleDestroy, Before
       for (const stream of streams) if (now - stream.lastWriteAt >= periodMs) stream.heartbeat(now);
   }
 
-  private closeAll(retry: number, why: string): void {
+  private closeAll(retry: number, why: string, closeConnections = false): void {
     if (this.count > 0) this.logger.log(`closing ${this.count} event stream(s): ${why}`);
-    for (const streams of [...this.byUser.values()]) for (const stream of [...streams]) stream.end({ retry, comment: why });
+    for (const streams of [...this.byUser.values()])
+      for (const stream of [...streams]) stream.end({ retry, comment: why }, closeConnections);
   }
 }
