@@ -17,11 +17,13 @@ import { measureProjectorLag } from './projector-lag.js';
 import { rawAccess } from './raw.js';
 import { evaluateTargets, formatReport, ratio, type BenchResult, type ScalingPoint } from './report.js';
 import { member, Seeder, type SeededConversation } from './seed.js';
+import { measureLive } from './live.js';
 import { soak } from './soak.js';
 import { createUsers, startApi, startCeiling, startNodeFlags, startStack } from './stack.js';
 
-const USAGE = 'npm run bench -- [--quick] [--soak] [--profile] [--api-node-flags="<node flags>"]';
+const USAGE = 'npm run bench -- [--quick] [--soak] [--profile] [--api-node-flags="<node flags>"] | --live [--streams=N] [--rate=N]';
 const RESULTS = join(dirname(fileURLToPath(import.meta.url)), '../../bench/results/latest.json');
+const LIVE_RESULTS = join(dirname(fileURLToPath(import.meta.url)), '../../bench/results/live.json');
 
 interface Plan {
   mode: 'quick' | 'full';
@@ -45,7 +47,15 @@ interface Plan {
 function makePlan(argv: string[]): Plan {
   const { options } = parseScriptArgs(argv, {
     usage: USAGE,
-    options: { quick: 'boolean', soak: 'boolean', profile: 'boolean', 'api-node-flags': 'string' },
+    options: {
+      quick: 'boolean',
+      soak: 'boolean',
+      profile: 'boolean',
+      'api-node-flags': 'string',
+      live: 'boolean',
+      streams: 'string',
+      rate: 'string',
+    },
   });
   const quick = options.quick === true;
   return {
@@ -67,8 +77,46 @@ function makePlan(argv: string[]): Plan {
 const CASE_CONVERSATION_SIZE = 10_000;
 const POST_CONVERSATIONS = 6;
 
+/** `--live`: S concurrent event streams on one API process (bench/live.ts); results in bench/results/live.json. */
+async function runLive(argv: string[]): Promise<void> {
+  const { options } = parseScriptArgs(argv, { usage: USAGE, options: { live: 'boolean', streams: 'string', rate: 'string' } });
+  const rate = options.rate === undefined ? 10 : Number(options.rate);
+  if (!(rate > 0 && rate <= 1000)) throw new UsageError(`--rate must be messages per second, 1 to 1000 (usage: ${USAGE})`);
+  const streams = options.streams === undefined ? 2_000 : Number(options.streams);
+  if (!Number.isInteger(streams) || streams < 10) throw new UsageError(`--streams must be a whole number of at least 10 (usage: ${USAGE})`);
+  const log = (line: string) => console.log(line);
+  cleanUpOnSignals(log);
+  log(`bench --live: ${streams} streams; starting the stack…`);
+  const stack = await startStack(log);
+  const receivers = Math.min(50, Math.ceil(streams / 10));
+  const [sender, ...users] = await createUsers(stack, ['livesender', ...Array.from({ length: receivers }, (_, i) => `livereader${i}`)]);
+  const api = await startApi(stack, {
+    env: { LIVE_MAX_STREAMS_PER_USER: String(streams), LIVE_MAX_STREAMS: String(streams * 2) },
+  });
+  try {
+    const result = await measureLive(api, sender, users, { streams, receivers, messagesPerSecond: rate, durationS: 10 }, log);
+    const report = {
+      date: new Date().toISOString(),
+      machine: { cpus: cpus().length, memoryGb: Math.round(totalmem() / 2 ** 30) },
+      ...result,
+    };
+    mkdirSync(dirname(LIVE_RESULTS), { recursive: true });
+    writeFileSync(LIVE_RESULTS, `${JSON.stringify(report, null, 2)}\n`);
+    log(
+      `live: ${result.streams} streams, ${result.messages} messages at ${result.messagesPerSecond}/s → ${result.expectedDeliveries} deliveries: ` +
+        `${result.delivered} delivered, ${result.lost} lost, ${result.duplicated} duplicated; POST→event p50 ${result.latencyMs.p50} ms, ` +
+        `p99 ${result.latencyMs.p99} ms; RSS ${result.rss.perThousandIdleStreamsMb} MB per 1,000 idle streams`,
+    );
+    log(`results: ${relative(process.cwd(), LIVE_RESULTS)}`);
+    if (result.lost !== 0 || result.duplicated !== 0) process.exitCode = 1;
+  } finally {
+    await cleanUp(log);
+  }
+}
+
 async function main(): Promise<void> {
   silenceAwsSdkNodeWarning();
+  if (process.argv.includes('--live')) return runLive(process.argv.slice(2));
   const plan = makePlan(process.argv.slice(2));
   const started = Date.now();
   const log = (line: string) => console.log(line);

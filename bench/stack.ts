@@ -121,7 +121,10 @@ export async function createUsers(stack: BenchStack, handles: string[]): Promise
 }
 
 /** The API in its own process, configured through its environment as in production. */
-export async function startApi(stack: BenchStack, options: { profileDir?: string; execArgv?: string[] } = {}): Promise<BenchChild> {
+export async function startApi(
+  stack: BenchStack,
+  options: { profileDir?: string; execArgv?: string[]; env?: Record<string, string> } = {},
+): Promise<BenchChild> {
   return startChild({
     name: 'api',
     script: here('./api-server.js'),
@@ -149,6 +152,7 @@ export async function startApi(stack: BenchStack, options: { profileDir?: string
       RATE_LIMIT_MESSAGES_PER_MINUTE: '0',
       RATE_LIMIT_NEW_CONVERSATIONS_PER_HOUR: '0',
       RATE_LIMIT_PUBLIC_PER_MINUTE: '0',
+      ...options.env,
     }),
   });
 }

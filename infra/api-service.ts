@@ -34,6 +34,8 @@ export interface ApiServiceProps {
   certificateArn?: string;
   /** CORS_ORIGINS of the API (a parameter's value). */
   corsOrigins: string;
+  /** REDIS_URL: the live-events cache (live events, stream tickets, rate limits shared by the tasks). */
+  redisUrl: string;
   minTasks: number;
   maxTasks: number;
 }
@@ -97,6 +99,7 @@ export class ApiService extends Construct {
           CORS_ORIGINS: props.corsOrigins,
           // The load balancer is the one proxy in front: rate limits count per client address it saw.
           TRUST_PROXY_HOPS: '1',
+          REDIS_URL: props.redisUrl,
         },
         secrets: {
           DATABASE_URL: ecs.Secret.fromSecretsManager(props.databaseUrlSecret, props.databaseUrlSecretField),

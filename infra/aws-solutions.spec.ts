@@ -89,7 +89,12 @@ describe('AWS Solutions rules (cdk-nag)', () => {
         .filter((s) => [s.Resource].flat().includes('*'))
         .flatMap((s) => [s.Action].flat());
 
-      expect([...new Set(onAnyResource)].sort()).toEqual(['dynamodb:ListStreams', 'ecr:GetAuthorizationToken']);
+      expect([...new Set(onAnyResource)].sort()).toEqual([
+        'dynamodb:ListStreams',
+        'ec2:DescribeNetworkInterfaces',
+        'ec2:DescribeSubnets',
+        'ecr:GetAuthorizationToken',
+      ]);
     }
   });
 

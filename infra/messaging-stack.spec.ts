@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import { HEALTH_CHECK_PATH } from './api-service.js';
 import { fitServerTimeouts } from '../src/app.factory.js';
 import { TIMEOUTS } from '../src/common/timeouts.js';
-import { loadConfig } from '../src/config/config.js';
+import { DEFAULT_LIVE_LIMITS, loadConfig } from '../src/config/config.js';
 import { messageTableDefinition } from '../src/dynamodb/table.definition.js';
 import {
   actionsOf,
@@ -23,6 +23,14 @@ import {
 } from '../test/support/messaging-stack.js';
 import type { MessagingStack } from './messaging-stack.js';
 import { findProjectRoot } from './project-root.js';
+
+/** REDIS_URL as the template writes it: TLS to the live-events cache's primary endpoint. */
+const cacheUrl = (stack: MessagingStack) => {
+  const id = stack.getLogicalId(stack.cache.replicationGroup);
+  return {
+    'Fn::Join': ['', ['rediss://', { 'Fn::GetAtt': [id, 'PrimaryEndPoint.Address'] }, ':', { 'Fn::GetAtt': [id, 'PrimaryEndPoint.Port'] }]],
+  };
+};
 
 const one = (template: Template, type: string): Resource => {
   const found = Object.values(template.findResources(type)) as Resource[];
@@ -244,6 +252,46 @@ describe('MessagingStack', () => {
       expect(server.headersTimeout).toBeGreaterThan(server.keepAliveTimeout);
     });
 
+    it('lets a quiet event stream through the load balancer: heartbeats come well inside its idle timeout, whatever the setting', () => {
+      const idle = one(prodTemplate, 'AWS::ElasticLoadBalancingV2::LoadBalancer').Properties.LoadBalancerAttributes.find(
+        (a: { Key: string }) => a.Key === 'idle_timeout.timeout_seconds',
+      );
+
+      // The default (15 s) leaves three heartbeats per idle timeout; the largest setting allowed (50 s) one.
+      expect(DEFAULT_LIVE_LIMITS.heartbeatSeconds * 3).toBeLessThanOrEqual(Number(idle.Value));
+      expect(loadConfig({ LIVE_HEARTBEAT_SECONDS: '50' }).live.heartbeatSeconds).toBeLessThan(Number(idle.Value));
+      expect(() => loadConfig({ LIVE_HEARTBEAT_SECONDS: String(idle.Value) })).toThrow(/LIVE_HEARTBEAT_SECONDS/);
+    });
+
+    it('reaches the live-events cache from the API tasks and the projector only, over TLS, encrypted at rest; a replica in prod', () => {
+      const cache = one(prodTemplate, 'AWS::ElastiCache::ReplicationGroup').Properties;
+      const ingress = Object.values(prodTemplate.findResources('AWS::EC2::SecurityGroupIngress')) as Resource[];
+      const cacheGroup = { 'Fn::GetAtt': [prod.getLogicalId(prod.cache.securityGroup.node.defaultChild as never), 'GroupId'] };
+      const sources = ingress
+        .filter((i) => JSON.stringify(i.Properties.GroupId) === JSON.stringify(cacheGroup))
+        .map((i) => [i.Properties.FromPort, i.Properties.SourceSecurityGroupId['Fn::GetAtt'][0]]);
+
+      expect(cache).toMatchObject({
+        Engine: 'valkey',
+        TransitEncryptionEnabled: true,
+        AtRestEncryptionEnabled: true,
+        NumCacheClusters: 2,
+        AutomaticFailoverEnabled: true,
+        MultiAZEnabled: true,
+      });
+      expect(one(devTemplate, 'AWS::ElastiCache::ReplicationGroup').Properties.NumCacheClusters).toBe(1);
+      expect(sources.sort()).toEqual(
+        [
+          [6379, prod.getLogicalId(prod.api.service.service.connections.securityGroups[0].node.defaultChild as never)],
+          [6379, prod.getLogicalId(prod.projector.function.connections.securityGroups[0].node.defaultChild as never)],
+        ].sort(),
+      );
+      prodTemplate.hasResourceProperties('AWS::Lambda::Function', {
+        VpcConfig: Match.objectLike({ SubnetIds: PROD_CONTEXT.vpcPrivateSubnetIds.split(',') }),
+        Environment: { Variables: Match.objectLike({ REDIS_URL: cacheUrl(prod) }) },
+      });
+    });
+
     it('takes the allowed browser origins as a parameter, defaulted from context', () => {
       expect(prodTemplate.toJSON().Parameters.CorsOrigins).toMatchObject({ Type: 'String', Default: PROD_CONTEXT.corsOrigins });
       expect(devTemplate.toJSON().Parameters.CorsOrigins).toMatchObject({ Type: 'String', Default: '' });
@@ -288,6 +336,7 @@ describe('MessagingStack', () => {
         DDB_MESSAGE_TABLE: { Ref: logicalId(prod, prod.table) },
         CORS_ORIGINS: { Ref: 'CorsOrigins' },
         TRUST_PROXY_HOPS: '1',
+        REDIS_URL: cacheUrl(prod),
       });
       expect(Object.keys(secrets).sort()).toEqual([
         'AWS_COGNITO_USER_POOL_CLIENT_ID',
@@ -311,6 +360,7 @@ describe('MessagingStack', () => {
         CURSOR_SECRET: 'x'.repeat(64),
         CORS_ORIGINS: PROD_CONTEXT.corsOrigins,
         TRUST_PROXY_HOPS: '1',
+        REDIS_URL: 'rediss://master.cruddur-live.abc123.use1.cache.amazonaws.com:6379',
       };
       const names = [...container.Environment, ...container.Secrets].map((v: { Name: string }) => v.Name).sort();
 
@@ -321,6 +371,7 @@ describe('MessagingStack', () => {
         dynamodb: { endpoint: undefined, table: 'cruddur-messages' },
         corsOrigins: [PROD_CONTEXT.corsOrigins],
         trustProxyHops: 1,
+        redisUrl: resolved.REDIS_URL,
       });
     });
 
@@ -411,6 +462,8 @@ describe('MessagingStack', () => {
 
       expect(watched).toEqual([
         'ApproximateNumberOfMessagesVisible',
+        'DatabaseMemoryUsagePercentage',
+        'EngineCPUUtilization',
         'Errors',
         'HTTPCode_ELB_5XX_Count+HTTPCode_Target_5XX_Count+RequestCount',
         'IteratorAge',

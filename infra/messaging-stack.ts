@@ -5,6 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { ApiService } from './api-service.js';
+import { LiveEventsCache } from './live-events-cache.js';
 import { createMessageTable } from './message-table.js';
 import { Monitoring } from './monitoring.js';
 import { CLIENT_ID_PATTERN, USER_POOL_ID_PATTERN } from '../src/config/config.js';
@@ -21,6 +22,7 @@ export class MessagingStack extends Stack {
   readonly table: dynamodb.Table;
   readonly projector: StreamProjector;
   readonly api: ApiService;
+  readonly cache: LiveEventsCache;
   readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: MessagingStackProps) {
@@ -51,7 +53,10 @@ export class MessagingStack extends Stack {
     const vpc = config.vpc ? this.importVpc(config.vpc) : this.createVpc(config.stage);
 
     this.table = createMessageTable(this, 'MessageTable', { tableName: config.tableName, stage: config.stage });
-    this.projector = new StreamProjector(this, 'Projector', { table: this.table, projectRoot });
+    this.cache = new LiveEventsCache(this, 'LiveEvents', { stage: config.stage, vpc });
+    // The projector publishes live events to the cache, so it runs in the VPC's private subnets.
+    this.projector = new StreamProjector(this, 'Projector', { table: this.table, projectRoot, vpc, redisUrl: this.cache.url });
+    this.cache.allowFrom(this.projector.function, 'the projector publishes live events');
     this.api = new ApiService(this, 'Api', {
       stage: config.stage,
       vpc,
@@ -65,14 +70,17 @@ export class MessagingStack extends Stack {
       databaseSecurityGroupId: config.databaseSecurityGroupId,
       certificateArn: config.certificateArn,
       corsOrigins,
+      redisUrl: this.cache.url,
       minTasks: config.api.minTasks,
       maxTasks: config.api.maxTasks,
     });
+    this.cache.allowFrom(this.api.service.service, 'the API tasks hold live streams, tickets and rate limits');
     this.monitoring = new Monitoring(this, 'Monitoring', {
       stage: config.stage,
       table: this.table,
       projector: this.projector,
       api: this.api,
+      cache: this.cache,
       alarmEmail: config.alarmEmail,
     });
 

@@ -7,6 +7,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import type { ApiService } from './api-service.js';
+import type { LiveEventsCache } from './live-events-cache.js';
 import type { StreamProjector } from './stream-projector.js';
 
 export interface MonitoringProps {
@@ -14,6 +15,7 @@ export interface MonitoringProps {
   table: dynamodb.Table;
   projector: StreamProjector;
   api: ApiService;
+  cache: LiveEventsCache;
   alarmEmail?: string;
 }
 
@@ -98,6 +100,22 @@ export class Monitoring extends Construct {
       1,
       "DynamoDB throttled requests: a hot partition (busy conversation or user). See the table's Contributor Insights.",
       { evaluate: 5, breaching: 2 },
+    );
+
+    // Live delivery: a saturated or full cache drops events (clients then resume from DynamoDB).
+    alarm(
+      'LiveEventsCacheCpu',
+      props.cache.metric('EngineCPUUtilization').with({ period: minute }),
+      80,
+      'The live-events cache (Valkey) engine is above 80% CPU: pub/sub fan-out is saturating it; scale the node type.',
+      { evaluate: 5, breaching: 3 },
+    );
+    alarm(
+      'LiveEventsCacheMemory',
+      props.cache.metric('DatabaseMemoryUsagePercentage').with({ period: minute }),
+      80,
+      'The live-events cache (Valkey) is above 80% of its memory: tickets or rate-limit counters are piling up, or subscribers are not reading.',
+      { evaluate: 5, breaching: 3 },
     );
 
     const graph = (title: string, left: cloudwatch.IMetric[], right: cloudwatch.IMetric[] = []) =>

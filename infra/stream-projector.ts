@@ -1,5 +1,6 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib/core';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib/core';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -15,6 +16,10 @@ import { PROJECTOR_SETTINGS } from './stream-projector.settings.js';
 export interface StreamProjectorProps {
   table: dynamodb.Table;
   projectRoot: string;
+  /** The VPC of the live-events cache: the function runs in its private subnets. */
+  vpc: ec2.IVpc;
+  /** REDIS_URL: where the projector publishes live events. */
+  redisUrl: string;
 }
 
 const PROJECTOR_BATCHING = {
@@ -37,7 +42,7 @@ export class StreamProjector extends Construct {
 
   constructor(scope: Construct, id: string, props: StreamProjectorProps) {
     super(scope, id);
-    const { table, projectRoot } = props;
+    const { table, projectRoot, vpc } = props;
 
     // Its own role instead of the managed AWSLambdaBasicExecutionRole, which may write to every log group.
     const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
@@ -50,6 +55,8 @@ export class StreamProjector extends Construct {
       projectRoot,
       depsLockFilePath: join(projectRoot, 'package-lock.json'),
       role,
+      vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: PROJECTOR_SETTINGS.memoryMb,
@@ -58,6 +65,7 @@ export class StreamProjector extends Construct {
         APP_ENV: 'aws',
         DDB_MESSAGE_TABLE: table.tableName,
         POWERTOOLS_LOG_LEVEL: 'INFO',
+        REDIS_URL: props.redisUrl,
         NODE_OPTIONS: '--enable-source-maps',
       },
       logGroup,
@@ -89,6 +97,29 @@ export class StreamProjector extends Construct {
       new iam.PolicyStatement({
         actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
         resources: [table.tableArn],
+      }),
+    );
+
+    // Its network interfaces in the VPC (what the managed AWSLambdaVPCAccessExecutionRole grants, without a
+    // managed policy): describing them has no resource-level permissions; the rest is scoped to this account.
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'VpcDescribe',
+        actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'],
+        resources: ['*'],
+      }),
+    );
+    const ec2Arn = (type: string) => Stack.of(this).formatArn({ service: 'ec2', resource: type, resourceName: '*' });
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'VpcNetworkInterfaces',
+        actions: [
+          'ec2:CreateNetworkInterface',
+          'ec2:DeleteNetworkInterface',
+          'ec2:AssignPrivateIpAddresses',
+          'ec2:UnassignPrivateIpAddresses',
+        ],
+        resources: [ec2Arn('network-interface'), ec2Arn('subnet'), ec2Arn('security-group')],
       }),
     );
 
@@ -124,7 +155,14 @@ export class StreamProjector extends Construct {
     );
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'Only dynamodb:ListStreams, which the event source mapping needs and which has no resource-level permissions',
+      reason:
+        'Only dynamodb:ListStreams (the event source mapping) and ec2:DescribeNetworkInterfaces/DescribeSubnets (the function in the VPC), which have no resource-level permissions',
     });
+    for (const type of ['network-interface', 'subnet', 'security-group']) {
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:${type}/*]`,
+        reason: `The function's network interfaces in the VPC (live events to the cache): Lambda names its ${type}s at run time, so this account's ${type}s`,
+      });
+    }
   }
 }

@@ -9,6 +9,7 @@ import { ConfigError, type AppConfig } from './config/config.js';
 import { databaseOptions } from './database/database.options.js';
 import { DynamoDbModule } from './dynamodb/dynamodb.module.js';
 import { HealthModule } from './health/health.module.js';
+import { LiveModule } from './live/live.module.js';
 import { MessagesModule } from './messages/messages.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { ChangeCaptureEmulatorModule } from './stream/change-capture-emulator.module.js';
@@ -19,7 +20,16 @@ import { UsersModule } from './users/users.module.js';
  * adds new ones); `forRoot` adds what needs the configuration: the config itself and the database.
  */
 @Module({
-  imports: [DynamoDbModule, HealthModule, AuthModule, RateLimitModule, UsersModule, MessagesModule, ChangeCaptureEmulatorModule],
+  imports: [
+    DynamoDbModule,
+    HealthModule,
+    AuthModule,
+    RateLimitModule,
+    UsersModule,
+    MessagesModule,
+    ChangeCaptureEmulatorModule,
+    LiveModule,
+  ],
   providers: [
     { provide: APP_FILTER, useClass: ApiExceptionFilter },
     { provide: APP_PIPE, useClass: ApiValidationPipe },

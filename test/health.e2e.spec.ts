@@ -54,6 +54,8 @@ describe('GET /api/docs', () => {
     expect(res.status).toBe(200);
     expect(Object.keys(res.body.paths).sort()).toEqual(
       [
+        '/api/events',
+        '/api/events/ticket',
         '/api/health',
         '/api/health/live',
         '/api/health/ready',
@@ -68,6 +70,11 @@ describe('GET /api/docs', () => {
     expect(Object.keys(res.body.paths['/api/messages'].post.responses)).toEqual(
       expect.arrayContaining(['200', '400', '401', '404', '413', '422', '503']),
     );
+    // The live stream is documented as an event stream, with its refusals.
+    const events = res.body.paths['/api/events'].get;
+    expect(Object.keys(events.responses['200'].content)).toEqual(['text/event-stream']);
+    expect(Object.keys(events.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '429', '503']));
+    expect(events.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['ticket', 'last_event_id']));
   });
 
   it('serves Swagger UI', async () => {

@@ -10,7 +10,9 @@ import { CognitoAuthGuard } from './cognito-auth.guard.js';
   imports: [UsersModule],
   providers: [
     { provide: ACCESS_TOKEN_VERIFIER, inject: [APP_CONFIG], useFactory: (config: AppConfig) => createAccessTokenVerifier(config) },
-    { provide: APP_GUARD, useClass: CognitoAuthGuard },
+    CognitoAuthGuard,
+    { provide: APP_GUARD, useExisting: CognitoAuthGuard },
   ],
+  exports: [CognitoAuthGuard],
 })
 export class AuthModule {}

@@ -42,14 +42,20 @@ export class CognitoAuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
-    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    await this.authenticate(context.switchToHttp().getRequest<AuthenticatedRequest>());
+    return true;
+  }
+
+  /** Verifies the request's bearer token and sets `request.user` and `request.tokenExpiresAt`; throws 401/403/503. */
+  async authenticate(request: AuthenticatedRequest): Promise<void> {
     const header = request.headers.authorization;
     if (!header) throw new UnauthorizedException('Missing Authorization: Bearer <access token>');
     const token = BEARER.exec(header.trim())?.[1];
     if (!token) throw new UnauthorizedException('Authorization must be "Bearer <access token>"');
     let sub: string;
+    let exp: number;
     try {
-      ({ sub } = await this.verifier.verify(token));
+      ({ sub, exp } = await this.verifier.verify(token));
     } catch (error) {
       // Only a bad token is a 401 (clients sign their users out on it); unreachable keys are our outage.
       if (error instanceof SigningKeysUnavailableError)
@@ -57,7 +63,7 @@ export class CognitoAuthGuard implements CanActivate {
       throw new UnauthorizedException('Invalid or expired access token');
     }
     request.user = await this.userFor(sub);
-    return true;
+    request.tokenExpiresAt = exp * 1000;
   }
 
   private async userFor(sub: string): Promise<User> {

@@ -2,7 +2,8 @@ import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
 import type { User } from '../users/user.entity.js';
 
-export type AuthenticatedRequest = Request & { user: User };
+/** A request past the guard: its user, and when its access token expires (ms since the epoch). */
+export type AuthenticatedRequest = Request & { user: User; tokenExpiresAt?: number };
 
 /** The Cruddur user behind the request's verified access token. */
 export const CurrentUser = createParamDecorator((_: unknown, ctx: ExecutionContext): User => {

@@ -174,6 +174,19 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ USER_CACHE_SECONDS: '1.5' })).toThrow(/^Invalid configuration: USER_CACHE_SECONDS /);
   });
 
+  it('bounds live streams by default; LIVE_* set the heartbeat and the bounds, each at least 1', () => {
+    expect(loadConfig({}).live).toEqual({ heartbeatSeconds: 15, maxStreamsPerUser: 5, maxStreams: 5_000, bufferEvents: 256 });
+    expect(
+      loadConfig({ LIVE_HEARTBEAT_SECONDS: '1', LIVE_MAX_STREAMS_PER_USER: '2', LIVE_MAX_STREAMS: '3', LIVE_BUFFER_EVENTS: '4' }).live,
+    ).toEqual({ heartbeatSeconds: 1, maxStreamsPerUser: 2, maxStreams: 3, bufferEvents: 4 });
+    for (const name of ['LIVE_HEARTBEAT_SECONDS', 'LIVE_MAX_STREAMS_PER_USER', 'LIVE_MAX_STREAMS', 'LIVE_BUFFER_EVENTS']) {
+      expect(() => loadConfig({ [name]: '0' })).toThrow(new RegExp(`^Invalid configuration: ${name} must be at least 1`));
+      expect(() => loadConfig({ [name]: 'many' })).toThrow(new RegExp(`^Invalid configuration: ${name} `));
+    }
+    // A heartbeat must come before the load balancer's 60 s idle timeout closes a quiet stream.
+    expect(() => loadConfig({ LIVE_HEARTBEAT_SECONDS: '60' })).toThrow(/^Invalid configuration: LIVE_HEARTBEAT_SECONDS must be at most 50/);
+  });
+
   it('treats blank values as unset', () => {
     expect(loadConfig({ PORT: '', DDB_MESSAGE_TABLE: '  ' })).toMatchObject({ port: 4567, dynamodb: { table: 'cruddur-messages' } });
   });

@@ -54,8 +54,12 @@ export interface AppConfig {
   local: { dynamodbPort: number; cognitoPort: number; postgresPort: number };
   /** Browser origins allowed to call the API (CORS); empty = no cross-origin access. */
   corsOrigins: string[];
-  /** Redis (`redis://…`): shared rate-limit counters across API tasks; undefined = in-process. */
+  /**
+   * Redis (`redis://…`): shared rate-limit counters, the live-event bus and stream tickets across API
+   * tasks (and the projector Lambda); undefined = in-process.
+   */
   redisUrl?: string;
+  live: LiveLimits;
   /** How many proxies in front of the API to trust for the client's address (X-Forwarded-For). */
   trustProxyHops: number;
   rateLimits: RateLimits;
@@ -76,6 +80,18 @@ export interface RateLimits {
   publicPerMinute: number;
 }
 
+/** Live delivery (GET /api/events): its heartbeat and the bounds on streams. */
+export interface LiveLimits {
+  /** A comment is written to every stream this often (seconds): below every idle timeout on the way. */
+  heartbeatSeconds: number;
+  /** Open streams per user on one API task. */
+  maxStreamsPerUser: number;
+  /** Open streams on one API task. */
+  maxStreams: number;
+  /** Events waiting for a client that does not read: past this it gets `resync` and is closed. */
+  bufferEvents: number;
+}
+
 export class ConfigError extends Error {
   constructor(message: string) {
     super(message);
@@ -94,6 +110,11 @@ const count = z
   .string()
   .regex(/^\d{1,9}$/, 'must be a whole number')
   .transform(Number);
+const positive = z
+  .string()
+  .regex(/^\d{1,9}$/, 'must be a whole number')
+  .transform(Number)
+  .refine((n) => n >= 1, 'must be at least 1');
 const redisUrl = z.string().refine((v) => URL.canParse(v) && /^rediss?:$/.test(new URL(v).protocol), 'must be a redis:// or rediss:// URL');
 /** A browser origin: scheme, host and port only (what the Origin header carries). */
 const origins = z
@@ -143,6 +164,10 @@ const schema = z.object({
   RATE_LIMIT_NEW_CONVERSATIONS_PER_HOUR: optional(count),
   RATE_LIMIT_PUBLIC_PER_MINUTE: optional(count),
   USER_CACHE_SECONDS: optional(count),
+  LIVE_HEARTBEAT_SECONDS: optional(positive.refine((n) => n <= 50, 'must be at most 50 (below the load balancer idle timeout)')),
+  LIVE_MAX_STREAMS_PER_USER: optional(positive),
+  LIVE_MAX_STREAMS: optional(positive),
+  LIVE_BUFFER_EVENTS: optional(positive),
 });
 
 /**
@@ -195,6 +220,8 @@ export const LOCAL_FRONTEND_ORIGIN = 'http://localhost:3000';
 
 export const DEFAULT_USER_CACHE_SECONDS = 60;
 
+export const DEFAULT_LIVE_LIMITS: LiveLimits = { heartbeatSeconds: 15, maxStreamsPerUser: 5, maxStreams: 5_000, bufferEvents: 256 };
+
 export const DEFAULT_RATE_LIMITS: RateLimits = { messagesPerMinute: 120, newConversationsPerHour: 30, publicPerMinute: 60 };
 
 /** Reads and validates the environment. Throws a ConfigError whose message is one line naming the variable. */
@@ -242,6 +269,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     corsOrigins: e.CORS_ORIGINS ?? (appEnv === 'local' ? [LOCAL_FRONTEND_ORIGIN] : []),
     redisUrl: e.REDIS_URL,
+    live: {
+      heartbeatSeconds: e.LIVE_HEARTBEAT_SECONDS ?? DEFAULT_LIVE_LIMITS.heartbeatSeconds,
+      maxStreamsPerUser: e.LIVE_MAX_STREAMS_PER_USER ?? DEFAULT_LIVE_LIMITS.maxStreamsPerUser,
+      maxStreams: e.LIVE_MAX_STREAMS ?? DEFAULT_LIVE_LIMITS.maxStreams,
+      bufferEvents: e.LIVE_BUFFER_EVENTS ?? DEFAULT_LIVE_LIMITS.bufferEvents,
+    },
     trustProxyHops: e.TRUST_PROXY_HOPS ?? 0,
     rateLimits: {
       messagesPerMinute: e.RATE_LIMIT_MESSAGES_PER_MINUTE ?? DEFAULT_RATE_LIMITS.messagesPerMinute,

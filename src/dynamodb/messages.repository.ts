@@ -303,6 +303,27 @@ export class MessagesRepository {
     return { data: (output.Items ?? []).map(read), more: output.LastEvaluatedKey !== undefined };
   }
 
+  /**
+   * An owner's list items whose latest reply is after `after` (a strongly consistent read), oldest
+   * first, at most `limit`. For replaying live events (README, "Live delivery").
+   */
+  async listConversationsAfter(owner_user_uuid: string, after: string, limit: number): Promise<ConversationListItem[]> {
+    const { data } = await this.model.entities.listItem.query
+      .byOwner({ owner_user_uuid })
+      .gt({ last_reply_at: after })
+      .go({ order: 'asc', limit, pages: 'all', consistent: true, ...READ });
+    return data;
+  }
+
+  /** A conversation's messages after `after` (a strongly consistent read), oldest first, at most `limit`. */
+  async listMessagesAfter(message_group_uuid: string, after: string, limit: number): Promise<MessageItem[]> {
+    const { data } = await this.model.entities.message.query
+      .byConversation({ message_group_uuid })
+      .between({ created_at: after }, { created_at: MEMBER_PREFIX })
+      .go({ order: 'asc', limit: limit + 1, pages: 'all', consistent: true, ...READ });
+    return data.filter((m) => m.created_at > after && !m.created_at.startsWith(MEMBER_PREFIX)).slice(0, limit);
+  }
+
   /** Every list item of a conversation (all pages of the sparse GSI), newest first. */
   async listListItemsOnIndex(message_group_uuid: string): Promise<ConversationListItem[]> {
     const { data } = await this.model.entities.listItem.query

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DynamoDbModule } from '../dynamodb/dynamodb.module.js';
+import { LiveBusModule } from '../live/live-bus.module.js';
 import { MessagesRepository } from '../dynamodb/messages.repository.js';
 import { ConversationListProjector } from '../stream/conversation-list.projector.js';
 import { UsersModule } from '../users/users.module.js';
@@ -9,7 +10,7 @@ import { MessagesController } from './messages.controller.js';
 import { MessagesService } from './messages.service.js';
 
 @Module({
-  imports: [DynamoDbModule, UsersModule],
+  imports: [DynamoDbModule, UsersModule, LiveBusModule],
   controllers: [MessageGroupsController, MessagesController],
   providers: [
     MessagesService,

@@ -16,6 +16,8 @@ import { RATE_LIMIT_POLICIES } from '../rate-limit/rate-limit.policies.js';
 import { RateLimiterService } from '../rate-limit/rate-limiter.service.js';
 import { buildMembersFromListItems, ConversationListProjector } from '../stream/conversation-list.projector.js';
 import { IdempotencyService, type WritePlan } from './idempotency.service.js';
+import { readEvents } from '../live/live-event.js';
+import { LiveEventBus } from '../live/live-event.bus.js';
 
 export interface PageOf<T> {
   items: T[];
@@ -43,6 +45,7 @@ export class MessagesService {
     private readonly idempotency: IdempotencyService,
     private readonly rateLimits: RateLimiterService,
     private readonly projector: ConversationListProjector,
+    private readonly bus: LiveEventBus,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     if (!config.cursorSecret) throw new ConfigError('Invalid configuration: CURSOR_SECRET is required when APP_ENV=aws');
@@ -81,12 +84,37 @@ export class MessagesService {
     const asked = upTo === undefined ? undefined : formatTimestamp(parseTimestamp(upTo)!);
     const marker = asked === undefined || compareTimestamps(asked, newest.created_at) > 0 ? newest.created_at : asked;
     const member = await this.projector.markRead(conversationId, user.uuid, marker);
+    await this.publishRead(conversationId, user, member);
     return {
       message_group_uuid: conversationId,
       last_read_at: member.last_read_at ?? null,
       unread_count: member.unread_count ?? 0,
       unread_more: member.unread_more ?? false,
     };
+  }
+
+  /**
+   * The `read` event (README, "Live delivery"): after the write, so a client that reloads sees what
+   * the event said. Best effort: the read itself succeeded, and a lost event is a count shown until
+   * the next list.
+   */
+  private async publishRead(
+    conversationId: string,
+    user: User,
+    member: { user_uuid: string; last_read_at?: string; unread_count?: number; unread_more?: boolean },
+  ) {
+    if (member.last_read_at === undefined) return;
+    const reader = {
+      user_uuid: user.uuid,
+      last_read_at: member.last_read_at,
+      unread_count: member.unread_count ?? 0,
+      unread_more: member.unread_more ?? false,
+    };
+    try {
+      await this.bus.publish(readEvents(conversationId, reader, member.user_uuid));
+    } catch (error) {
+      this.logger.warn(`read event not published: ${(error as Error).message}`);
+    }
   }
 
   /** Pattern A: one page of a conversation the caller is a member of; the newest page first, each page oldest first. */

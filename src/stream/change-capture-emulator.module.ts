@@ -3,6 +3,8 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.js';
 import { DynamoDbModule } from '../dynamodb/dynamodb.module.js';
 import { MessagesRepository } from '../dynamodb/messages.repository.js';
+import { LiveBusModule } from '../live/live-bus.module.js';
+import { LiveEventBus } from '../live/live-event.bus.js';
 import { ChangeCaptureEmulator } from './change-capture.emulator.js';
 
 @Injectable()
@@ -29,13 +31,13 @@ class ChangeCaptureEmulatorLifecycle implements OnModuleInit, BeforeApplicationS
  * nothing is ever queued and `drain()` resolves at once).
  */
 @Module({
-  imports: [DynamoDbModule],
+  imports: [DynamoDbModule, LiveBusModule],
   providers: [
     {
       provide: ChangeCaptureEmulator,
-      inject: [MessagesRepository, APP_CONFIG],
-      useFactory: (repository: MessagesRepository, config: AppConfig) =>
-        new ChangeCaptureEmulator(repository, { region: config.aws.region }),
+      inject: [MessagesRepository, APP_CONFIG, LiveEventBus],
+      useFactory: (repository: MessagesRepository, config: AppConfig, bus: LiveEventBus) =>
+        new ChangeCaptureEmulator(repository, { region: config.aws.region, bus }),
     },
     ChangeCaptureEmulatorLifecycle,
   ],

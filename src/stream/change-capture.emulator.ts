@@ -5,11 +5,14 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { MessageItem, MessagesRepository } from '../dynamodb/messages.repository.js';
 import { MESSAGE_TABLE } from '../dynamodb/table.definition.js';
+import type { LiveEventBus } from '../live/live-event.bus.js';
 import { createStreamHandler, streamLogger, type StreamHandler } from './stream.handler.js';
 
 export interface ChangeCaptureEmulatorOptions {
-  /** Defaults to the stream handler built around the same repository. */
+  /** Defaults to the stream handler built around the same repository (publishing to `bus`). */
   handler?: StreamHandler;
+  /** Where the default handler publishes live events, as the Lambda does. */
+  bus?: Pick<LiveEventBus, 'publish'>;
   /** Most records per handler call (DynamoDB's event source allows up to 10,000). */
   maxBatchSize?: number;
   /** Deliveries of one record before it is given up (logged as an error). */
@@ -54,7 +57,7 @@ export class ChangeCaptureEmulator {
     options: ChangeCaptureEmulatorOptions = {},
   ) {
     this.logger = options.logger ?? streamLogger;
-    this.handler = options.handler ?? createStreamHandler({ repository, logger: this.logger });
+    this.handler = options.handler ?? createStreamHandler({ repository, logger: this.logger, bus: options.bus });
     this.maxBatchSize = options.maxBatchSize ?? 100;
     this.maxAttempts = options.maxAttempts ?? 5;
     this.backoffMs = options.backoffMs ?? 100;

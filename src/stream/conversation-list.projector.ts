@@ -11,7 +11,7 @@ import { compareTimestamps } from '../dynamodb/timestamp.js';
 
 /** The part of a message the projector needs. */
 export type ProjectedMessage = Pick<MessageItem, 'message_group_uuid' | 'created_at' | 'message'> &
-  Partial<Pick<MessageItem, 'user_uuid' | 'user_display_name' | 'user_handle'>> & {
+  Partial<Pick<MessageItem, 'message_uuid' | 'user_uuid' | 'user_display_name' | 'user_handle'>> & {
     /**
      * Each writer's newest message of the conversation in the batch this one was coalesced from
      * (user uuid → sk): what a member writes, they have read. Without it, the message's own sender.
@@ -27,6 +27,8 @@ export interface MemberProjection {
   last_reply_at: string;
   /** Older or duplicate list items of this member that were deleted. */
   removed: number;
+  /** The member item as the projection left it (what the member's list item shows). */
+  member: MemberItem;
 }
 
 export interface ConversationProjection {
@@ -147,7 +149,7 @@ export class ConversationListProjector {
         }
         const removed = member.pending ? await this.complete(member) : await this.deleteStale(member);
         if (removed === undefined) continue;
-        return { owner_user_uuid: member.owner_user_uuid, moved, last_reply_at: member.last_reply_at!, removed };
+        return { owner_user_uuid: member.owner_user_uuid, moved, last_reply_at: member.last_reply_at!, removed, member };
       }
       const target = { last_reply_at: message.created_at, message: message.message, other: senderIfOther(member, message) };
       const read = await this.readState(member, message.created_at, marker, otherMarker, true);
@@ -158,7 +160,7 @@ export class ConversationListProjector {
       // Another writer changed the member item meanwhile (a read, another projection): read it
       // again and finish from there, so the list item never keeps a stale read state.
       if (removed === undefined) continue;
-      return { owner_user_uuid: member.owner_user_uuid, moved, last_reply_at: message.created_at, removed };
+      return { owner_user_uuid: member.owner_user_uuid, moved, last_reply_at: message.created_at, removed, member: advanced };
     }
     throw new Error(
       `conversation ${member.message_group_uuid}: member ${member.owner_user_uuid} changed ${MAX_CONFLICTS} times under the projection`,

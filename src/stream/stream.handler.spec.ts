@@ -7,6 +7,8 @@ import { useTestTable } from '../../test/support/dynamodb.js';
 import { eventOf, insertOf, messageImage, sequenceOf, streamRecord, watchCommands } from '../../test/support/stream-fixtures.js';
 import type { UserRef } from '../dynamodb/messages.repository.js';
 import { formatTimestamp, parseTimestamp } from '../dynamodb/timestamp.js';
+import type { LiveEvent } from '../live/live-event.js';
+import { InProcessLiveEventBus } from '../live/live-event.bus.js';
 import { createStreamHandler, streamLogger, type StreamHandler } from './stream.handler.js';
 
 const db = useTestTable();
@@ -227,5 +229,54 @@ describe('stream handler', () => {
 
     expect(response).toEqual({ batchItemFailures: [] });
     expect(await listItems(group)).toEqual(bothAt(at(70), 'via lambda'));
+  });
+});
+
+describe('live events', () => {
+  it("publishes every projected message to both members in the batch's order, then each member's list item; nothing of a failed conversation", async () => {
+    const bus = new InProcessLiveEventBus();
+    const published: LiveEvent[] = [];
+    bus.subscribe((event) => published.push(event));
+    const publishing = createStreamHandler({ repository: db.repository, logger: quiet, bus });
+    const [ok, failing] = await Promise.all([startConversation(), startConversation()]);
+    const members = (await db.repository.listListItemsOnIndex(ok)).map((item) => item.owner_user_uuid).sort();
+    const records = [
+      insertOf({ group: ok, sk: at(80), text: 'one', sender: alice }),
+      insertOf({ group: failing, sk: at(81), text: 'lost' }),
+      insertOf({ group: ok, sk: at(82), text: 'two', sender: alice }),
+    ];
+    throttled.add(failing);
+    try {
+      await publishing(eventOf(...records));
+    } finally {
+      throttled.delete(failing);
+    }
+
+    expect(published.map((e) => [e.type, e.position, [...e.audience].sort()])).toEqual([
+      ['message', at(80), members],
+      ['message', at(82), members],
+      ['message_group', at(82), [expect.any(String)]],
+      ['message_group', at(82), [expect.any(String)]],
+    ]);
+    expect(published[0].data).toMatchObject({ message_group_uuid: ok, message: 'one', handle: 'alice', created_at: at(80) });
+    expect(
+      published
+        .slice(2)
+        .flatMap((e) => e.audience)
+        .sort(),
+    ).toEqual(members);
+    expect(published[2].data).toMatchObject({ uuid: ok, message: 'two', created_at: at(82) });
+  });
+
+  it('projects all the same when the bus refuses the events', async () => {
+    const group = await startConversation();
+    const broken = { publish: () => Promise.reject(new Error('bus down')) };
+
+    const response = await createStreamHandler({ repository: db.repository, logger: quiet, bus: broken })(
+      eventOf(insertOf({ group, sk: at(90), text: 'still projected' })),
+    );
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(await listItems(group)).toEqual(bothAt(at(90), 'still projected'));
   });
 });

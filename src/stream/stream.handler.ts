@@ -8,6 +8,9 @@ import { createDynamoDbClient } from '../dynamodb/dynamodb.client.js';
 import { MEMBER_PREFIX, MESSAGE_PREFIX } from '../dynamodb/message.entities.js';
 import { MessagesRepository } from '../dynamodb/messages.repository.js';
 import { compareTimestamps } from '../dynamodb/timestamp.js';
+import { conversationEvents, type LiveEvent } from '../live/live-event.js';
+import type { LiveEventBus } from '../live/live-event.bus.js';
+import { RedisLiveEventBus } from '../live/redis-live-event.bus.js';
 import {
   ConversationListProjector,
   type ConversationProjection,
@@ -32,6 +35,12 @@ export interface StreamHandlerDeps {
   logger?: Logger;
   /** Holds one batch's state: a handler processes one batch at a time (as Lambda does). */
   processor?: BatchProcessor;
+  /**
+   * Where live events go once a conversation is projected (README, "Live delivery"): the stream
+   * sees every message of the table, whoever wrote it. Best effort: a bus that fails costs live
+   * events, never a projection (clients resume from DynamoDB).
+   */
+  bus?: Pick<LiveEventBus, 'publish'>;
 }
 
 type Outcome = { ok: true; projection: ConversationProjection } | { ok: false; error: unknown };
@@ -65,6 +74,7 @@ export function createStreamHandler(deps: StreamHandlerDeps): StreamHandler {
       if (!outcome.ok) throw outcome.error;
     };
     const response = await processPartialResponse(event, recordHandler, processor, { context, processInParallel: false });
+    if (deps.bus) await publishLiveEvents(deps.bus, event.Records ?? [], newest, outcomes, logger);
     logger.debug('batch projected', {
       records: event.Records.length,
       conversations: newest.size,
@@ -91,6 +101,7 @@ export function messageOf(record: DynamoDBRecord): ProjectedMessage | undefined 
     message_group_uuid: pk.slice(MESSAGE_PREFIX.length),
     created_at: item.sk,
     message: item.message,
+    message_uuid: text(item.message_uuid),
     user_uuid: text(item.user_uuid),
     user_display_name: text(item.user_display_name),
     user_handle: text(item.user_handle),
@@ -151,6 +162,36 @@ function projectAll(projector: ConversationListProjector, messages: ProjectedMes
   return outcomes;
 }
 
+/** The live events of the batch's projected conversations, published in one call. */
+async function publishLiveEvents(
+  bus: Pick<LiveEventBus, 'publish'>,
+  records: DynamoDBRecord[],
+  newest: Map<string, ProjectedMessage>,
+  outcomes: Map<string, Promise<Outcome>>,
+  logger: Logger,
+): Promise<void> {
+  const byConversation = new Map<string, ProjectedMessage[]>();
+  for (const record of records) {
+    let message: ProjectedMessage | undefined;
+    try {
+      message = messageOf(record);
+    } catch {
+      continue;
+    }
+    if (message) byConversation.set(message.message_group_uuid, [...(byConversation.get(message.message_group_uuid) ?? []), message]);
+  }
+  const events: LiveEvent[] = [];
+  for (const [group, messages] of byConversation) {
+    const outcome = await outcomes.get(group)!;
+    if (outcome.ok) events.push(...conversationEvents(messages, outcome.projection.members, newest.get(group)!.created_at));
+  }
+  try {
+    await bus.publish(events);
+  } catch (error) {
+    logger.warn('live events not published', { events: events.length, error: error as Error });
+  }
+}
+
 const processor = new BatchProcessor(EventType.DynamoDBStreams);
 let lambdaHandler: StreamHandler | undefined;
 
@@ -163,5 +204,6 @@ export const handler: StreamHandler = (event, context) => {
 function createLambdaHandler(): StreamHandler {
   const config = loadConfig();
   const repository = MessagesRepository.create(createDynamoDbClient(config), config.dynamodb.table);
-  return createStreamHandler({ repository, processor });
+  const bus = config.redisUrl ? new RedisLiveEventBus(config.redisUrl, { warn: (message) => streamLogger.warn(message) }) : undefined;
+  return createStreamHandler({ repository, processor, bus });
 }

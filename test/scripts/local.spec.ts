@@ -51,6 +51,37 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * Runs `local:watch -- bayko` against the running stack, sends a message to bayko as andrewbrown
+ * once the watcher is connected, and returns what the watcher printed once the message is in it.
+ */
+async function watchLiveEvents(cwd: string, apiUrl: string): Promise<string> {
+  const token = (await runScript('local-token', ['andrewbrown'], {}, cwd)).stdout.trim();
+  const watcher = spawn(process.execPath, [resolve(LOCAL_SCRIPT, '..', 'local-watch.js'), 'bayko'], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', APP_ENV: 'test' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output = { stdout: '', stderr: '' };
+  watcher.stdout.on('data', (d) => (output.stdout += d));
+  watcher.stderr.on('data', (d) => (output.stderr += d));
+  const exited = new Promise((done) => watcher.on('close', done));
+  try {
+    await eventually(() => output.stderr.includes('watching @bayko'), 20_000);
+    const sent = await fetch(`${apiUrl}/api/messages`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ message: 'live from the local stack', handle: 'bayko' }),
+    });
+    expect(sent.status).toBe(200);
+    await eventually(() => output.stdout.includes('live from the local stack'), 10_000);
+  } finally {
+    watcher.kill('SIGINT');
+    await exited;
+  }
+  return output.stdout;
+}
+
 describe('npm run local', () => {
   const cwd = makeTempDir('cruddur-local-script-');
   let db: TestDatabase;
@@ -70,10 +101,14 @@ describe('npm run local', () => {
     const stack = up ? JSON.parse(readFileSync(stackFile, 'utf8')) : undefined;
     const health = up ? (await fetch(`${stack.apiUrl}/api/health`)).status : undefined;
 
+    const watched = up ? await watchLiveEvents(cwd.path, stack.apiUrl) : undefined;
+
     child.kill('SIGTERM');
     const code = await exited;
 
     expect({ up, stderr: output.stderr }).toEqual({ up: true, stderr: '' });
+    // Live events with no setup: `npm run -s local:watch -- bayko` prints andrewbrown's message as it is sent.
+    expect(watched).toMatch(/^\d\d:\d\d:\d\d {2}message {8}@andrewbrown: live from the local stack {2}\(/m);
     expect(health).toBe(200);
     expect(output.stdout).toContain(`cruddur-messaging is up: ${stack.apiUrl}/api`);
     expect(output.stdout).toContain('TOKEN=$(npm run -s local:token -- andrewbrown)');
