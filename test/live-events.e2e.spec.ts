@@ -183,7 +183,13 @@ describe('resuming with Last-Event-ID', () => {
     client.close();
   });
 
-  it.each([['garbage!'], ['ZZZ'], ['1']])('answers 400 last_event_id_invalid to Last-Event-ID %p', async (id) => {
+  it.each([
+    ['garbage!'],
+    ['ZZZ'],
+    ['1'],
+    // An hour ahead: it would replay nothing, now and at every later resume.
+    [(Date.now() * 1000 + 3_600_000_000).toString(36)],
+  ])('answers 400 last_event_id_invalid to Last-Event-ID %p', async (id) => {
     const [alice] = await users(1);
 
     const client = await connect(alice, { 'Last-Event-ID': id });

@@ -26,6 +26,7 @@ import type { AuthenticatedRequest } from '../auth/current-user.decorator.js';
 import { Public } from '../auth/public.decorator.js';
 import { EventsAuthGuard, type StreamRequest } from './events-auth.guard.js';
 import { positionOfEventId } from './live-event.js';
+import { nowMicros } from '../dynamodb/timestamp.js';
 import { LiveStreamsService } from './live-streams.service.js';
 import { StreamTicketView } from './live.views.js';
 import { StreamTicketStore, TICKET_TTL_SECONDS } from './stream-tickets.js';
@@ -105,12 +106,16 @@ export class EventsController {
   }
 }
 
+/** How far ahead of this task's clock an id may be: another task's clock, a message stamped by a writer ahead of it. */
+const FUTURE_ALLOWANCE_MICROS = 5 * 60 * 1_000_000;
+
 /** The position to resume from: Last-Event-ID (the header wins), undefined for a fresh stream; 400 for anything not ours. */
 function lastEventPosition(header: unknown, query: unknown): number | undefined {
   const value = header ?? query;
   if (value === undefined || value === '') return undefined;
   const position = typeof value === 'string' ? positionOfEventId(value) : undefined;
-  if (position === undefined) {
+  // A position ahead of now (a stored id of another environment, a skewed client) would replay nothing, now and at every later resume.
+  if (position === undefined || position > nowMicros() + FUTURE_ALLOWANCE_MICROS) {
     throw new BadRequestException({
       error: 'Bad Request',
       message: 'Last-Event-ID is not an event id of this API',

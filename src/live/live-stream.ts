@@ -83,7 +83,9 @@ export class LiveStream {
     }
     const held = this.held ?? [];
     this.held = undefined;
-    for (const event of held) this.deliver(event);
+    // Against every replayed key, not only the recent ones: a replay may send far more than RECENT_KEYS.
+    const replayedKeys = new Set(replayed.map((event) => event.key));
+    for (const event of held) if (!replayedKeys.has(event.key)) this.deliver(event);
   }
 
   /** A live event for this stream's user. */
