@@ -38,6 +38,10 @@ export const TIMEOUTS = {
     connectMs: 2_000,
     /** One rate-limit command; past it the task counts in memory instead. */
     commandMs: 500,
+    /** TCP keep-alive probes on idle connections, so a dead peer is noticed. */
+    keepAliveMs: 10_000,
+    /** How often a live-events subscription, which sends nothing itself, is checked with a PING. */
+    livenessMs: 10_000,
   },
   http: {
     /** The Application Load Balancer's idle timeout (infra sets it from here). */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
+import { TcpProxy } from '../../test/support/tcp-proxy.js';
 import type { LiveEvent } from './live-event.js';
 import { RedisLiveEventBus } from './redis-live-event.bus.js';
 
@@ -57,6 +58,49 @@ describe('the Redis bus (the machine’s Redis)', () => {
     } finally {
       admin.disconnect();
       await bus.close();
+    }
+  });
+
+  it('notices a subscription gone silent (a network black hole) by its PING, reconnects and tells its listeners', async () => {
+    const { proxy, url } = await TcpProxy.forUrl(URL, 6379);
+    const bus = new RedisLiveEventBus(url, { livenessMs: 100 });
+    try {
+      bus.subscribe(() => undefined);
+      await bus.whenLive();
+      const gap = new Promise<void>((resolve) => bus.onGap(resolve));
+
+      // The open connection stays silent for good; a new one gets through.
+      proxy.blackhole();
+      proxy.heal();
+      await gap;
+
+      expect(bus.live).toBe(true);
+    } finally {
+      await bus.close();
+      await proxy.stop();
+    }
+  });
+
+  it('opens a new publishing connection after a command timed out on a silent one', async () => {
+    const { proxy, url } = await TcpProxy.forUrl(URL, 6379);
+    const publisher = new RedisLiveEventBus(url);
+    const subscriber = new RedisLiveEventBus(URL);
+    try {
+      await publisher.publish([readEvent()]);
+      proxy.blackhole();
+      proxy.heal();
+      await expect(publisher.publish([readEvent()])).rejects.toThrow(/timed out/);
+
+      const event = readEvent();
+      const received = new Promise<LiveEvent>((resolve) => subscriber.subscribe((e) => e.key === event.key && resolve(e)));
+      await subscriber.whenLive();
+      await publisher.publish([event]);
+
+      await expect(received).resolves.toEqual(event);
+    } finally {
+      await publisher.close();
+      await subscriber.close();
+      await proxy.stop();
     }
   });
 });

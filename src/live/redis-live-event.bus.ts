@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { dropConnection, reconnectAfterTimeout } from '../common/redis.js';
 import { TIMEOUTS } from '../common/timeouts.js';
 import type { LiveEvent } from './live-event.js';
 import { LiveEventBus, type LiveEventListener } from './live-event.bus.js';
@@ -11,12 +12,17 @@ export interface RedisLiveEventBusOptions {
   warn?: (message: string) => void;
   /** The subscribing connection's CLIENT SETNAME (how operators and tests tell it apart). */
   subscriberName?: string;
+  /** How often the subscribing connection is checked with a PING (ms). */
+  livenessMs?: number;
 }
 
 /**
  * The bus over Redis pub/sub (ElastiCache for Valkey on AWS): a publishing connection, bounded like
  * every dependency call (connect 2 s, a command 500 ms), and a subscribing one opened on first
  * subscribe. A subscriber that reconnects may have missed events: `onGap` listeners are called.
+ * A connection that went silent (a network black hole, a failover that left a half-open socket)
+ * says nothing by itself: the subscriber is PINGed every 10 s, and a connection whose command
+ * timed out is dropped and opened again, so the loss is noticed and the gap signalled.
  */
 export class RedisLiveEventBus extends LiveEventBus {
   private readonly publisher: Redis;
@@ -28,6 +34,8 @@ export class RedisLiveEventBus extends LiveEventBus {
   private readonly waiting: (() => void)[] = [];
   private readonly warn: (message: string) => void;
   private readonly subscriberName: string;
+  private readonly livenessMs: number;
+  private liveness?: NodeJS.Timeout;
 
   constructor(
     private readonly url: string,
@@ -36,9 +44,11 @@ export class RedisLiveEventBus extends LiveEventBus {
     super();
     this.warn = options.warn ?? (() => undefined);
     this.subscriberName = options.subscriberName ?? 'cruddur-messaging-live';
+    this.livenessMs = options.livenessMs ?? TIMEOUTS.redis.livenessMs;
     this.publisher = new Redis(url, {
       connectTimeout: TIMEOUTS.redis.connectMs,
       commandTimeout: TIMEOUTS.redis.commandMs,
+      keepAlive: TIMEOUTS.redis.keepAliveMs,
       maxRetriesPerRequest: 1,
       lazyConnect: true,
     });
@@ -47,7 +57,12 @@ export class RedisLiveEventBus extends LiveEventBus {
 
   async publish(events: LiveEvent[]): Promise<void> {
     if (events.length === 0) return;
-    await this.publisher.publish(LIVE_CHANNEL, JSON.stringify(events));
+    try {
+      await this.publisher.publish(LIVE_CHANNEL, JSON.stringify(events));
+    } catch (error) {
+      reconnectAfterTimeout(this.publisher, error);
+      throw error;
+    }
   }
 
   subscribe(listener: LiveEventListener): () => void {
@@ -70,6 +85,7 @@ export class RedisLiveEventBus extends LiveEventBus {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.liveness);
     this.listeners.clear();
     this.subscriber?.disconnect();
     this.publisher.disconnect();
@@ -82,8 +98,10 @@ export class RedisLiveEventBus extends LiveEventBus {
       // A subscriber reconnects for as long as the task lives, backing off to 2 s.
       retryStrategy: (times) => Math.min(100 * times, 2_000),
       maxRetriesPerRequest: null,
+      keepAlive: TIMEOUTS.redis.keepAliveMs,
       connectionName: this.subscriberName,
     });
+    this.liveness = setInterval(() => void this.check(subscriber), this.livenessMs).unref();
     subscriber.on('error', (error: Error) => this.warn(`Redis (live events, subscribe): ${error.message}`));
     subscriber.on('close', () => {
       if (this.subscribed) this.warn('Redis (live events): subscription lost; open streams will be closed when it is back');
@@ -93,6 +111,24 @@ export class RedisLiveEventBus extends LiveEventBus {
     // `ready` comes on every (re)connection; ioredis subscribes again to the channel by itself.
     subscriber.on('ready', () => void this.confirm(subscriber));
     return subscriber;
+  }
+
+  /** A PING answered within a command's bound, or the connection is dropped and opened again. */
+  private async check(subscriber: Redis): Promise<void> {
+    if (!this.subscribed) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('PING not answered')), TIMEOUTS.redis.commandMs);
+    });
+    try {
+      await Promise.race([subscriber.ping(), timeout]);
+    } catch (error) {
+      if (!this.subscribed) return;
+      this.warn(`Redis (live events): the subscription does not answer (${(error as Error).message}); reconnecting`);
+      dropConnection(subscriber);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async confirm(subscriber: Redis): Promise<void> {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
+import { TcpProxy } from '../../test/support/tcp-proxy.js';
 import { InMemoryStreamTicketStore, isTicketShaped, RedisStreamTicketStore, TICKET_TTL_SECONDS } from './stream-tickets.js';
 
 const caller = () => ({ user_uuid: randomUUID(), expiresAt: Date.now() + 3_600_000 });
@@ -32,6 +33,23 @@ describe('tickets in Redis (the machine’s, 127.0.0.1:6379)', () => {
     } finally {
       issuer.close();
       redeemer.close();
+    }
+  });
+
+  it('are issued again once a command timed out on a connection gone silent (a network black hole)', async () => {
+    const { proxy, url } = await TcpProxy.forUrl('redis://127.0.0.1:6379', 6379);
+    const store = new RedisStreamTicketStore(url);
+    try {
+      await store.issue(caller());
+      proxy.blackhole();
+      proxy.heal();
+      await expect(store.issue(caller())).rejects.toThrow(/timed out/);
+
+      const alice = caller();
+      await expect(store.redeem(await store.issue(alice))).resolves.toEqual(alice);
+    } finally {
+      store.close();
+      await proxy.stop();
     }
   });
 });

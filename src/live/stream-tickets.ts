@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { reconnectAfterTimeout } from '../common/redis.js';
 import { TIMEOUTS } from '../common/timeouts.js';
 
 /** Who a ticket lets in, and until when their access token is valid (ms since the epoch). */
@@ -69,6 +70,7 @@ export class RedisStreamTicketStore extends StreamTicketStore {
     this.redis = new Redis(url, {
       connectTimeout: TIMEOUTS.redis.connectMs,
       commandTimeout: TIMEOUTS.redis.commandMs,
+      keepAlive: TIMEOUTS.redis.keepAliveMs,
       maxRetriesPerRequest: 1,
       lazyConnect: true,
     });
@@ -77,13 +79,22 @@ export class RedisStreamTicketStore extends StreamTicketStore {
 
   async issue(caller: StreamCaller): Promise<string> {
     const ticket = newTicket();
-    await this.redis.set(key(ticket), JSON.stringify(caller), 'EX', TICKET_TTL_SECONDS);
+    await this.bounded(() => this.redis.set(key(ticket), JSON.stringify(caller), 'EX', TICKET_TTL_SECONDS));
     return ticket;
   }
 
   async redeem(ticket: string): Promise<StreamCaller | undefined> {
-    const value = await this.redis.getdel(key(ticket));
+    const value = await this.bounded(() => this.redis.getdel(key(ticket)));
     return value === null ? undefined : (JSON.parse(value) as StreamCaller);
+  }
+
+  private async bounded<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (error) {
+      reconnectAfterTimeout(this.redis, error);
+      throw error;
+    }
   }
 
   close(): void {

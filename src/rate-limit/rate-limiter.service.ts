@@ -36,6 +36,7 @@ export class RateLimiterService implements OnApplicationShutdown {
         // Bounded: a command fails fast (to the in-memory fallback) instead of queueing while Redis is away.
         connectTimeout: TIMEOUTS.redis.connectMs,
         commandTimeout: TIMEOUTS.redis.commandMs,
+        keepAlive: TIMEOUTS.redis.keepAliveMs,
         maxRetriesPerRequest: 1,
         enableOfflineQueue: false,
         lazyConnect: false,
