@@ -21,7 +21,8 @@ import { measureLive } from './live.js';
 import { soak } from './soak.js';
 import { createUsers, startApi, startCeiling, startNodeFlags, startStack } from './stack.js';
 
-const USAGE = 'npm run bench -- [--quick] [--soak] [--profile] [--api-node-flags="<node flags>"] | --live [--streams=N] [--rate=N]';
+const USAGE =
+  'npm run bench -- [--quick] [--soak] [--profile] [--api-node-flags="<node flags>"] | --live [--streams=N] [--rate=N] [--api-node-flags="<node flags>"]';
 const RESULTS = join(dirname(fileURLToPath(import.meta.url)), '../../bench/results/latest.json');
 const LIVE_RESULTS = join(dirname(fileURLToPath(import.meta.url)), '../../bench/results/live.json');
 
@@ -79,7 +80,11 @@ const POST_CONVERSATIONS = 6;
 
 /** `--live`: S concurrent event streams on one API process (bench/live.ts); results in bench/results/live.json. */
 async function runLive(argv: string[]): Promise<void> {
-  const { options } = parseScriptArgs(argv, { usage: USAGE, options: { live: 'boolean', streams: 'string', rate: 'string' } });
+  const { options } = parseScriptArgs(argv, {
+    usage: USAGE,
+    options: { live: 'boolean', streams: 'string', rate: 'string', 'api-node-flags': 'string' },
+  });
+  const apiNodeFlags = typeof options['api-node-flags'] === 'string' ? options['api-node-flags'].split(/\s+/).filter(Boolean) : [];
   const rate = options.rate === undefined ? 10 : Number(options.rate);
   if (!(rate > 0 && rate <= 1000)) throw new UsageError(`--rate must be messages per second, 1 to 1000 (usage: ${USAGE})`);
   const streams = options.streams === undefined ? 2_000 : Number(options.streams);
@@ -92,6 +97,7 @@ async function runLive(argv: string[]): Promise<void> {
   const [sender, ...users] = await createUsers(stack, ['livesender', ...Array.from({ length: receivers }, (_, i) => `livereader${i}`)]);
   const api = await startApi(stack, {
     env: { LIVE_MAX_STREAMS_PER_USER: String(streams), LIVE_MAX_STREAMS: String(streams * 2) },
+    execArgv: apiNodeFlags,
   });
   try {
     const result = await measureLive(api, sender, users, { streams, receivers, messagesPerSecond: rate, durationS: 10 }, log);
