@@ -1,3 +1,4 @@
+import { parseEventBlock } from '../../tools/live/event-stream.js';
 import { request as httpRequest, type IncomingMessage, type ClientRequest } from 'node:http';
 
 export interface SseEvent {
@@ -108,30 +109,15 @@ export class SseClient {
   }
 
   private parse(block: string): void {
-    const event: SseEvent = { type: 'message' };
-    const data: string[] = [];
-    let dispatch = false;
-    for (const line of block.split(/\r?\n/)) {
-      if (line === '') continue;
-      if (line.startsWith(':')) {
-        this.events.push({ type: 'comment', comment: line.slice(1).trim() });
-        continue;
-      }
-      const colon = line.indexOf(':');
-      const field = colon < 0 ? line : line.slice(0, colon);
-      const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-      if (field === 'event') event.type = value;
-      else if (field === 'data') data.push(value);
-      else if (field === 'id') {
-        event.id = value;
-        this.lastEventId = value;
-      } else if (field === 'retry') event.retry = Number(value);
-      dispatch = true;
-    }
-    if (!dispatch) return;
+    const { type, id, retry, data, comments, hasFields } = parseEventBlock(block);
+    for (const comment of comments) this.events.push({ type: 'comment', comment });
+    if (id !== undefined) this.lastEventId = id;
+    if (!hasFields) return;
     // EventSource dispatches no event without data; its id and retry still count ("control" here).
-    if (data.length > 0) event.data = data.join('\n');
-    else event.type = 'control';
+    const event: SseEvent = { type: data === undefined ? 'control' : type };
+    if (id !== undefined) event.id = id;
+    if (retry !== undefined) event.retry = retry;
+    if (data !== undefined) event.data = data;
     this.events.push(event);
   }
 

@@ -22,25 +22,48 @@ export async function* readEventStream(
     while ((end = buffer.search(/\r?\n\r?\n/)) >= 0) {
       const block = buffer.slice(0, end);
       buffer = buffer.slice(end).replace(/^\r?\n\r?\n/, '');
-      const event: StreamEvent = { type: 'message', data: '' };
-      const data: string[] = [];
-      for (const line of block.split(/\r?\n/)) {
-        if (line === '' || line.startsWith(':')) continue;
-        const colon = line.indexOf(':');
-        const field = colon < 0 ? line : line.slice(0, colon);
-        const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-        if (field === 'event') event.type = value;
-        else if (field === 'data') data.push(value);
-        else if (field === 'id') {
-          event.id = value;
-          onId(value);
-        }
-      }
-      if (data.length === 0) continue;
-      event.data = data.join('\n');
-      yield event;
+      const parsed = parseEventBlock(block);
+      if (parsed.id !== undefined) onId(parsed.id);
+      if (parsed.data === undefined) continue;
+      yield { type: parsed.type, data: parsed.data, ...(parsed.id !== undefined ? { id: parsed.id } : {}) };
     }
   }
+}
+
+/** One block of a text/event-stream (the lines up to a blank one), read as EventSource reads it. */
+export interface EventBlock {
+  /** `message` when the block names no type. */
+  type: string;
+  id?: string;
+  retry?: number;
+  /** The data lines joined; undefined without any (EventSource then dispatches no event). */
+  data?: string;
+  /** The comment lines (`: …`), trimmed. */
+  comments: string[];
+  /** Whether any line was a field (not a comment). */
+  hasFields: boolean;
+}
+
+export function parseEventBlock(block: string): EventBlock {
+  const parsed: EventBlock = { type: 'message', comments: [], hasFields: false };
+  const data: string[] = [];
+  for (const line of block.split(/\r?\n/)) {
+    if (line === '') continue;
+    if (line.startsWith(':')) {
+      parsed.comments.push(line.slice(1).trim());
+      continue;
+    }
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+    if (field === 'event') parsed.type = value;
+    else if (field === 'data') data.push(value);
+    else if (field === 'id') parsed.id = value;
+    else if (field === 'retry') parsed.retry = Number(value);
+    parsed.hasFields = true;
+  }
+  if (data.length > 0) parsed.data = data.join('\n');
+  return parsed;
 }
 
 /** One line per event for a terminal: the time, the type, and what it says. */
