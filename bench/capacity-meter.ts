@@ -1,4 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { resetMiddlewareCache } from '../src/dynamodb/dynamodb.client.js';
 
 /** What one kind of DynamoDB command consumed while the meter ran. */
 export interface CommandCapacity {
@@ -58,12 +59,14 @@ export function meterCapacity(client: DynamoDBClient) {
       totals = {};
       client.middlewareStack.remove(name);
       attach();
+      resetMiddlewareCache(client);
     },
     /** Removes the middleware and returns the totals. */
     stop: (): CapacityTotals => {
       const result = totals ?? {};
       totals = undefined;
       client.middlewareStack.remove(name);
+      resetMiddlewareCache(client);
       return result;
     },
   };

@@ -1,4 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { resetMiddlewareCache } from '../../src/dynamodb/dynamodb.client.js';
 
 /**
  * One DynamoDB call as IAM authorizes it: the action (`dynamodb:GetItem`) and the resource it is
@@ -79,6 +80,7 @@ export class DynamoDbRecorder {
       },
       { step: 'initialize', priority: 'high', name: 'recordDynamoDbCalls' },
     );
+    resetMiddlewareCache(client);
     return this;
   }
 

@@ -1,4 +1,5 @@
 import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { resetMiddlewareCache } from '../../src/dynamodb/dynamodb.client.js';
 import { Readable } from 'node:stream';
 import { MESSAGE_TABLE } from '../../src/dynamodb/table.definition.js';
 
@@ -36,6 +37,8 @@ export class LaggedIndex {
       handle: (request, options) => lagged.answer(request) ?? inner.handle(request, options),
       destroy: () => inner.destroy?.(),
     };
+    // A cached stack holds the request handler it was resolved with.
+    resetMiddlewareCache(client);
     return lagged;
   }
 

@@ -1,4 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { resetMiddlewareCache } from '../../src/dynamodb/dynamodb.client.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 /**
@@ -28,6 +29,7 @@ export class Lockstep {
       },
       { step: 'initialize', priority: 'low', name: 'lockstep' },
     );
+    resetMiddlewareCache(client);
     return this;
   }
 

@@ -1,4 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { resetMiddlewareCache } from '../../src/dynamodb/dynamodb.client.js';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 
@@ -73,6 +74,7 @@ export function watchCommands(client: DynamoDBClient, fail: (command: string, in
     },
     { step: 'initialize', name: 'watchCommands' },
   );
+  resetMiddlewareCache(client);
   return {
     count: (command: string) => counts.get(command) ?? 0,
     reset: () => counts.clear(),
