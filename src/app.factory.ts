@@ -49,6 +49,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   app.useBodyParser('json', { limit: MAX_BODY, inflate: false, verify: refuseDeepJson } as NestExpressBodyParserOptionsFor<'json'>);
   app.useBodyParser('urlencoded', { limit: MAX_BODY, extended: false, inflate: false });
   app.disable('x-powered-by');
+  // Every answer is `Cache-Control: no-store`: an ETag (a hash of each body) would never be used.
+  app.set('etag', false);
   if (config.trustProxyHops > 0) app.set('trust proxy', config.trustProxyHops);
   app.setGlobalPrefix('api');
   fitServerTimeouts(app.getHttpServer());

@@ -191,6 +191,13 @@ describe('response headers', () => {
     expect(res.headers['cache-control']).toBe('no-store');
     expect(res.headers['x-content-type-options']).toBe('nosniff');
   });
+
+  it('sends no ETag: an answer that is never stored has nothing to revalidate (and no body is hashed for it)', async () => {
+    const res = await api().get('/api/message_groups').set('Authorization', `Bearer ${token}`);
+
+    expect(res.status).toBe(200);
+    expect(res.headers.etag).toBeUndefined();
+  });
 });
 
 describe('server timeouts', () => {

@@ -3,9 +3,11 @@ import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { from, switchMap, type Observable } from 'rxjs';
 import type { User } from '../users/user.entity.js';
-import { RATE_LIMIT_POLICY } from './rate-limited.decorator.js';
 import type { RateLimitPolicy } from './rate-limit.policies.js';
 import { RateLimiterService } from './rate-limiter.service.js';
+
+/** Where @RateLimited puts a route's policy. */
+export const RATE_LIMIT_POLICY = 'cruddur:rateLimitPolicy';
 
 /**
  * Applies a route's @RateLimited policy before its pipes and handler run (after the guards, so an

@@ -1,7 +1,11 @@
-import { SetMetadata } from '@nestjs/common';
+import { applyDecorators, SetMetadata, UseInterceptors } from '@nestjs/common';
+import { RATE_LIMIT_POLICY, RateLimitInterceptor } from './rate-limit.interceptor.js';
 import type { RateLimitPolicy } from './rate-limit.policies.js';
 
-export const RATE_LIMIT_POLICY = 'cruddur:rateLimitPolicy';
-
-/** Counts each call of the route under `policy`: per user on authenticated routes, per client address on public ones. */
-export const RateLimited = (policy: RateLimitPolicy) => SetMetadata(RATE_LIMIT_POLICY, policy);
+/**
+ * Counts each call of the route under `policy`: per user on authenticated routes, per client address
+ * on public ones. The interceptor is the route's own, not a global one: a route without a policy
+ * runs no interceptor at all (Nest's interceptor chain cost every list page CPU; README, "CPU per list page").
+ */
+export const RateLimited = (policy: RateLimitPolicy) =>
+  applyDecorators(SetMetadata(RATE_LIMIT_POLICY, policy), UseInterceptors(RateLimitInterceptor));
