@@ -430,13 +430,13 @@ function explain(r: Omit<BenchResult, 'targets' | 'all_targets_met'>, liveHeapMb
   if (mean(rawCases, 'bench') >= 85) {
     notes.push(
       `the raw-SDK cases are bound by the SDK client's CPU in the bench process (${mean(rawCases, 'bench')}% of a core), not by dynalite (${mean(rawCases, 'dynalite')}%): ` +
-        "raw = what one Node process does with the bare SDK. The API makes the same SDK call plus HTTP, Nest, auth, ElectroDB and JSON in one process, so its ratio to raw is its CPU per request against the raw client's.",
+        "raw = what one Node process does with the bare SDK (the app's own client, with its middleware cache). The API makes the same SDK call plus HTTP, Nest, auth and JSON in one process, so its ratio to raw is its CPU per request against the raw client's.",
     );
   }
   const sent = r.capacity.per_call.post_message.requests;
   notes.push(
     `the POST case includes the projection, which runs in the API process (the change-capture emulator): a message sent on its own costs ${sent.Query ?? 0} Query, ` +
-      `${sent.PutItem ?? 0} PutItem (the message and both group items) and ${sent.DeleteItem ?? 0} DeleteItem; under load the emulator projects a batch's messages of one conversation once. The raw case is the message's PutItem alone.`,
+      `${sent.PutItem ?? 0} PutItem (the message and both group items), ${sent.UpdateItem ?? 0} UpdateItem (the members' read state) and ${sent.DeleteItem ?? 0} DeleteItem; under load the emulator projects a batch's messages of one conversation once. The raw case is the message's PutItem alone.`,
   );
   if (r.rss_mb.peak >= 256) {
     notes.push(

@@ -9,8 +9,10 @@ import type { AppConfig } from '../config/config.js';
  *
  * `cacheMiddleware`: the client resolves a command class's middleware stack once, not on every send
  * (that resolution was about a fifth of a list page's CPU; README, "CPU per list page"). Sends with
- * options, as ElectroDB's are, are never cached. Whoever changes the client's middleware or request
- * handler after it has sent calls `resetMiddlewareCache`.
+ * options, as ElectroDB's are, are never cached, and each one empties the whole cache (the SDK's
+ * rule): under mixed traffic a list page after an ElectroDB call resolves its stack once more. The
+ * cache keys on the command class only: middleware on a command object of its own is not run.
+ * Whoever changes the client's middleware or request handler after it has sent calls `resetMiddlewareCache`.
  */
 export function createDynamoDbClient(config: Pick<AppConfig, 'aws' | 'dynamodb'>): DynamoDBClient {
   const local = config.dynamodb.endpoint !== undefined;
