@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+import { TIMEOUTS } from './timeouts.js';
 
 /**
  * After a command timed out (ioredis' `commandTimeout`), its connection is left as it was: silent,
@@ -12,4 +13,20 @@ export function reconnectAfterTimeout(redis: Redis, error: unknown): void {
 
 export function dropConnection(redis: Redis): void {
   (redis.stream as { destroy?: () => void } | undefined)?.destroy?.();
+}
+
+/**
+ * The options of every Redis connection that sends commands (not the live-events subscription):
+ * bounded (TIMEOUTS.redis), TCP keep-alive, one retry, and a command that failed (timed out) is
+ * never sent again on the next connection: its caller was told it failed, and a late PUBLISH would
+ * arrive out of order, a late INCR count a request twice.
+ */
+export function commandConnectionOptions(): RedisOptions {
+  return {
+    connectTimeout: TIMEOUTS.redis.connectMs,
+    commandTimeout: TIMEOUTS.redis.commandMs,
+    keepAlive: TIMEOUTS.redis.keepAliveMs,
+    maxRetriesPerRequest: 1,
+    autoResendUnfulfilledCommands: false,
+  };
 }

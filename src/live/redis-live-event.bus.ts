@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { dropConnection, reconnectAfterTimeout } from '../common/redis.js';
+import { commandConnectionOptions, dropConnection, reconnectAfterTimeout } from '../common/redis.js';
 import { TIMEOUTS } from '../common/timeouts.js';
 import type { LiveEvent } from './live-event.js';
 import { LiveEventBus, type LiveEventListener } from './live-event.bus.js';
@@ -45,13 +45,7 @@ export class RedisLiveEventBus extends LiveEventBus {
     this.warn = options.warn ?? (() => undefined);
     this.subscriberName = options.subscriberName ?? 'cruddur-messaging-live';
     this.livenessMs = options.livenessMs ?? TIMEOUTS.redis.livenessMs;
-    this.publisher = new Redis(url, {
-      connectTimeout: TIMEOUTS.redis.connectMs,
-      commandTimeout: TIMEOUTS.redis.commandMs,
-      keepAlive: TIMEOUTS.redis.keepAliveMs,
-      maxRetriesPerRequest: 1,
-      lazyConnect: true,
-    });
+    this.publisher = new Redis(url, { ...commandConnectionOptions(), lazyConnect: true });
     this.publisher.on('error', (error: Error) => this.warn(`Redis (live events, publish): ${error.message}`));
   }
 

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { reconnectAfterTimeout } from '../common/redis.js';
-import { TIMEOUTS } from '../common/timeouts.js';
+import { commandConnectionOptions, reconnectAfterTimeout } from '../common/redis.js';
 
 /** Who a ticket lets in, and until when their access token is valid (ms since the epoch). */
 export interface StreamCaller {
@@ -67,13 +66,7 @@ export class RedisStreamTicketStore extends StreamTicketStore {
 
   constructor(url: string, warn: (message: string) => void = () => undefined) {
     super();
-    this.redis = new Redis(url, {
-      connectTimeout: TIMEOUTS.redis.connectMs,
-      commandTimeout: TIMEOUTS.redis.commandMs,
-      keepAlive: TIMEOUTS.redis.keepAliveMs,
-      maxRetriesPerRequest: 1,
-      lazyConnect: true,
-    });
+    this.redis = new Redis(url, { ...commandConnectionOptions(), lazyConnect: true });
     this.redis.on('error', (error: Error) => warn(`Redis (stream tickets): ${error.message}`));
   }
 
