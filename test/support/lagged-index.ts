@@ -69,7 +69,10 @@ export class LaggedIndex {
 
   private answer(request: HttpRequest): Promise<{ response: HttpResponse }> | undefined {
     if (!this.snapshot || request.headers['x-amz-target'] !== 'DynamoDB_20120810.Query') return undefined;
-    const body = request.body instanceof Uint8Array ? Buffer.from(request.body).toString('utf8') : String(request.body);
+    // The SDK's body is a Uint8Array whose valueOf() warns (Buffer.from(object) calls it): read its bytes.
+    const bytes: unknown = request.body;
+    const body =
+      bytes instanceof Uint8Array ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8') : String(bytes);
     const input = JSON.parse(body) as {
       TableName: string;
       IndexName?: string;
