@@ -38,6 +38,10 @@ function keyedRows(sql: string, parameters: unknown[]): Promise<unknown> {
   return stack.app.get<DataSource>(getDataSourceToken()).query(sql, parameters);
 }
 
+/** The key's attempt ended without an answer (a crash after planning, or after writing): no response, no lease. */
+const endedWithoutAnswer = (key: string) =>
+  keyedRows(`UPDATE public.idempotency_keys SET response = 'null', locked_until = NULL WHERE key = $1`, [key]);
+
 const pickPlan = ({ message_uuid, created_at }: { message_uuid: string; created_at: string }) => ({ message_uuid, created_at });
 
 /** Resolves once `condition` holds, checking on every turn of the event loop. */
@@ -596,7 +600,7 @@ describe('Idempotency-Key', () => {
     const [a, b] = await pair();
     const key = randomUUID();
     const { body: first } = await post(a, { message: 'written once', handle: b.handle }, { 'Idempotency-Key': key });
-    await keyedRows(`UPDATE public.idempotency_keys SET response = 'null', locked_until = NULL WHERE key = $1`, [key]);
+    await endedWithoutAnswer(key);
 
     const retry = await post(a, { message: 'written once', handle: b.handle }, { 'Idempotency-Key': key });
 
@@ -619,6 +623,13 @@ describe('Idempotency-Key', () => {
       };
       return { work, release, plans };
     }
+    /** An attempt with `user`'s `key` that has its plan and is still running: `answer` settles once released. */
+    async function started<T>(user: string, key: string, result: T) {
+      const attempt = pending(result);
+      const answer = service().once(user, key, { m: 1 }, attempt.work);
+      await until(() => attempt.plans.length === 1);
+      return { ...attempt, answer };
+    }
     const planOf = async (user: string, key: string) => {
       const plans: WritePlan[] = [];
       await service().once(user, key, { m: 1 }, async (plan) => (plans.push(plan), 'second'));
@@ -627,16 +638,14 @@ describe('Idempotency-Key', () => {
 
     it("an attempt refused while sharing another attempt's plan leaves the key to that attempt", async () => {
       const [user, key] = [randomUUID(), randomUUID()];
-      const first = pending('first');
-      const running = service().once(user, key, { m: 1 }, first.work);
-      await until(() => first.plans.length === 1);
+      const first = await started(user, key, 'first');
 
       const refused = service().once(user, key, { m: 1 }, async () => {
         throw new HttpException('Too Many Requests', 429);
       });
       await expect(refused).rejects.toThrow('Too Many Requests');
       first.release();
-      await expect(running).resolves.toBe('first');
+      await expect(first.answer).resolves.toBe('first');
 
       // A third attempt gets the first one's answer: nothing was planned anew.
       await expect(service().once(user, key, { m: 1 }, async () => 'third')).resolves.toBe('first');
@@ -659,17 +668,13 @@ describe('Idempotency-Key', () => {
     it('attempts sharing the plan of a retry that took the key over also look for the earlier message', async () => {
       const [user, key] = [randomUUID(), randomUUID()];
       const original = await planOf(user, key);
-      await keyedRows(`UPDATE public.idempotency_keys SET response = 'null', locked_until = NULL WHERE key = $1`, [key]);
-      const taker = pending('taker');
-      const running = service().once(user, key, { m: 1 }, taker.work);
-      await until(() => taker.plans.length === 1);
+      await endedWithoutAnswer(key);
+      const taker = await started(user, key, 'taker');
 
-      const sharer = pending('sharer');
-      const shared = service().once(user, key, { m: 1 }, sharer.work);
-      await until(() => sharer.plans.length === 1);
+      const sharer = await started(user, key, 'sharer');
       taker.release();
       sharer.release();
-      await Promise.all([running, shared]);
+      await Promise.all([taker.answer, sharer.answer]);
 
       expect(taker.plans[0].earlier).toEqual([pickPlan(original)]);
       expect(sharer.plans[0].earlier).toEqual([pickPlan(original)]);
@@ -684,14 +689,12 @@ describe('Idempotency-Key', () => {
         throw new HttpException('Too Many Requests', 429);
       });
       await until(() => owner.plans.length === 1);
-      const sharer = pending('sharer');
-      const shared = service().once(user, key, { m: 1 }, sharer.work);
-      await until(() => sharer.plans.length === 1);
+      const sharer = await started(user, key, 'sharer');
 
       owner.release();
       await expect(refusedOwner).rejects.toThrow('Too Many Requests');
       sharer.release();
-      await expect(shared).resolves.toBe('sharer');
+      await expect(sharer.answer).resolves.toBe('sharer');
 
       // The key kept the shared plan, and holds its answer now.
       await expect(service().once(user, key, { m: 1 }, async () => 'third')).resolves.toBe('sharer');
@@ -700,7 +703,7 @@ describe('Idempotency-Key', () => {
     it('retries racing to take over a key after its lease end up on one plan (one takes it over, the others share)', async () => {
       const [user, key] = [randomUUID(), randomUUID()];
       await planOf(user, key);
-      await keyedRows(`UPDATE public.idempotency_keys SET response = 'null', locked_until = NULL WHERE key = $1`, [key]);
+      await endedWithoutAnswer(key);
       const retries = Array.from({ length: 8 }, () => pending('retried'));
       const running = retries.map((r) => service().once(user, key, { m: 1 }, r.work));
       await until(() => retries.every((r) => r.plans.length === 1));
@@ -713,7 +716,7 @@ describe('Idempotency-Key', () => {
     it('a retry after two attempts that ended without an answer looks for the messages of both plans', async () => {
       const [user, key] = [randomUUID(), randomUUID()];
       const original = await planOf(user, key);
-      await keyedRows(`UPDATE public.idempotency_keys SET response = 'null', locked_until = NULL WHERE key = $1`, [key]);
+      await endedWithoutAnswer(key);
       const second: WritePlan[] = [];
       const failed = service().once(user, key, { m: 1 }, async (plan) => {
         second.push(plan);

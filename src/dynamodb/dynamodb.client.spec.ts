@@ -13,28 +13,34 @@ const query = () =>
     ExpressionAttributeValues: { ':pk': { S: `MSG#${randomUUID()}` } },
   });
 
+/** Counts the sends that run the client's middleware stack as it is now (a middleware added after its first sends). */
+function countSends(name: string) {
+  let seen = 0;
+  db.client.middlewareStack.add(
+    (next) => (args) => {
+      seen++;
+      return next(args);
+    },
+    { step: 'initialize', name },
+  );
+  return { seen: () => seen, remove: () => db.client.middlewareStack.remove(name) };
+}
+
 describe('createDynamoDbClient', () => {
   it('resolves a command class’s middleware once; resetMiddlewareCache makes a later middleware run', async () => {
     await db.client.send(query());
-    let seen = 0;
-    db.client.middlewareStack.add(
-      (next) => (args) => {
-        seen++;
-        return next(args);
-      },
-      { step: 'initialize', name: 'countQueries' },
-    );
+    const queries = countSends('countQueries');
     try {
       await db.client.send(query());
       // The cache is what saves the CPU: were it gone (an SDK change), this would count 1.
-      expect(seen).toBe(0);
+      expect(queries.seen()).toBe(0);
 
       resetMiddlewareCache(db.client);
       await db.client.send(query());
       // Were the SDK to keep its cache elsewhere, the reset would do nothing and this would stay 0.
-      expect(seen).toBe(1);
+      expect(queries.seen()).toBe(1);
     } finally {
-      db.client.middlewareStack.remove('countQueries');
+      queries.remove();
       resetMiddlewareCache(db.client);
     }
   });
@@ -42,19 +48,12 @@ describe('createDynamoDbClient', () => {
   it('leaves ElectroDB’s sends (which pass options) uncached: each runs the stack as it is now', async () => {
     const group = randomUUID();
     await db.repository.listAllMessages(group);
-    let seen = 0;
-    db.client.middlewareStack.add(
-      (next) => (args) => {
-        seen++;
-        return next(args);
-      },
-      { step: 'initialize', name: 'countElectroDb' },
-    );
+    const sends = countSends('countElectroDb');
     try {
       await db.repository.listAllMessages(group);
-      expect(seen).toBe(1);
+      expect(sends.seen()).toBe(1);
     } finally {
-      db.client.middlewareStack.remove('countElectroDb');
+      sends.remove();
     }
   });
 });
