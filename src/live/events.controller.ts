@@ -82,7 +82,10 @@ export class EventsController {
       },
     },
   })
-  @ApiResponse({ status: 400, description: 'Last-Event-ID not an id of this API, or over 5 minutes ahead of its clock (`last_event_id_invalid`)' })
+  @ApiResponse({
+    status: 400,
+    description: 'Last-Event-ID not an id of this API, or over 5 minutes ahead of its clock (`last_event_id_invalid`)',
+  })
   @ApiUnauthorizedResponse({ description: 'Missing or bad token, or a bad, expired or used ticket (`ticket_invalid`)' })
   @ApiResponse({ status: 429, description: 'Too many open streams for the user or the server (`too_many_streams`)' })
   events(@Req() request: StreamRequest, @SseSignal() signal: AbortSignal): Promise<Observable<MessageEvent>> {

@@ -64,7 +64,10 @@ export class MessagesController {
     description: 'Malformed JSON, a body that is not a JSON object (`body_invalid`), or a malformed Idempotency-Key',
   })
   @ApiNotFoundResponse({ description: 'Unknown handle, or a conversation the caller is not a member of' })
-  @ApiResponse({ status: 409, description: 'A rare race (retries with one Idempotency-Key taking it from each other, or a microsecond hot spot): try again' })
+  @ApiResponse({
+    status: 409,
+    description: 'A rare race (retries with one Idempotency-Key taking it from each other, or a microsecond hot spot): try again',
+  })
   @ApiResponse({ status: 413, description: 'Body over 64 KB' })
   @ApiResponse({ status: 429, description: 'Over the rate limit of messages or of new conversations (`rate_limited`); see Retry-After' })
   @ApiUnprocessableEntityResponse({
