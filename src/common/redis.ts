@@ -11,6 +11,16 @@ export function reconnectAfterTimeout(redis: Redis, error: unknown): void {
   if (error instanceof Error && /timed out/i.test(error.message)) dropConnection(redis);
 }
 
+/** Runs a command of `redis`; should it time out, its connection is dropped (above) before the error goes on. */
+export async function reconnectingAfterTimeout<T>(redis: Redis, command: () => Promise<T>): Promise<T> {
+  try {
+    return await command();
+  } catch (error) {
+    reconnectAfterTimeout(redis, error);
+    throw error;
+  }
+}
+
 export function dropConnection(redis: Redis): void {
   (redis.stream as { destroy?: () => void } | undefined)?.destroy?.();
 }
@@ -21,12 +31,10 @@ export function dropConnection(redis: Redis): void {
  * never sent again on the next connection: its caller was told it failed, and a late PUBLISH would
  * arrive out of order, a late INCR count a request twice.
  */
-export function commandConnectionOptions(): RedisOptions {
-  return {
-    connectTimeout: TIMEOUTS.redis.connectMs,
-    commandTimeout: TIMEOUTS.redis.commandMs,
-    keepAlive: TIMEOUTS.redis.keepAliveMs,
-    maxRetriesPerRequest: 1,
-    autoResendUnfulfilledCommands: false,
-  };
-}
+export const COMMAND_CONNECTION: RedisOptions = {
+  connectTimeout: TIMEOUTS.redis.connectMs,
+  commandTimeout: TIMEOUTS.redis.commandMs,
+  keepAlive: TIMEOUTS.redis.keepAliveMs,
+  maxRetriesPerRequest: 1,
+  autoResendUnfulfilledCommands: false,
+};

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { commandConnectionOptions, dropConnection, reconnectAfterTimeout } from '../common/redis.js';
+import { COMMAND_CONNECTION, dropConnection, reconnectingAfterTimeout } from '../common/redis.js';
 import { TIMEOUTS } from '../common/timeouts.js';
 import type { LiveEvent } from './live-event.js';
 import { LiveEventBus, type LiveEventListener } from './live-event.bus.js';
@@ -45,18 +45,13 @@ export class RedisLiveEventBus extends LiveEventBus {
     this.warn = options.warn ?? (() => undefined);
     this.subscriberName = options.subscriberName ?? 'cruddur-messaging-live';
     this.livenessMs = options.livenessMs ?? TIMEOUTS.redis.livenessMs;
-    this.publisher = new Redis(url, { ...commandConnectionOptions(), lazyConnect: true });
+    this.publisher = new Redis(url, { ...COMMAND_CONNECTION, lazyConnect: true });
     this.publisher.on('error', (error: Error) => this.warn(`Redis (live events, publish): ${error.message}`));
   }
 
   async publish(events: LiveEvent[]): Promise<void> {
     if (events.length === 0) return;
-    try {
-      await this.publisher.publish(LIVE_CHANNEL, JSON.stringify(events));
-    } catch (error) {
-      reconnectAfterTimeout(this.publisher, error);
-      throw error;
-    }
+    await reconnectingAfterTimeout(this.publisher, () => this.publisher.publish(LIVE_CHANNEL, JSON.stringify(events)));
   }
 
   subscribe(listener: LiveEventListener): () => void {

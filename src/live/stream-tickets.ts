@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { commandConnectionOptions, reconnectAfterTimeout } from '../common/redis.js';
+import { COMMAND_CONNECTION, reconnectingAfterTimeout } from '../common/redis.js';
 
 /** Who a ticket lets in, and until when their access token is valid (ms since the epoch). */
 export interface StreamCaller {
@@ -66,28 +66,19 @@ export class RedisStreamTicketStore extends StreamTicketStore {
 
   constructor(url: string, warn: (message: string) => void = () => undefined) {
     super();
-    this.redis = new Redis(url, { ...commandConnectionOptions(), lazyConnect: true });
+    this.redis = new Redis(url, { ...COMMAND_CONNECTION, lazyConnect: true });
     this.redis.on('error', (error: Error) => warn(`Redis (stream tickets): ${error.message}`));
   }
 
   async issue(caller: StreamCaller): Promise<string> {
     const ticket = newTicket();
-    await this.bounded(() => this.redis.set(key(ticket), JSON.stringify(caller), 'EX', TICKET_TTL_SECONDS));
+    await reconnectingAfterTimeout(this.redis, () => this.redis.set(key(ticket), JSON.stringify(caller), 'EX', TICKET_TTL_SECONDS));
     return ticket;
   }
 
   async redeem(ticket: string): Promise<StreamCaller | undefined> {
-    const value = await this.bounded(() => this.redis.getdel(key(ticket)));
+    const value = await reconnectingAfterTimeout(this.redis, () => this.redis.getdel(key(ticket)));
     return value === null ? undefined : (JSON.parse(value) as StreamCaller);
-  }
-
-  private async bounded<T>(command: () => Promise<T>): Promise<T> {
-    try {
-      return await command();
-    } catch (error) {
-      reconnectAfterTimeout(this.redis, error);
-      throw error;
-    }
   }
 
   close(): void {

@@ -34,14 +34,18 @@ export const WRITE_BOUND_MS =
 /** How many times a retry tries to take over a key whose attempts keep changing under it. */
 const TAKEOVER_TRIES = 3;
 
-/** The message a keyed request writes: the same in every attempt that shares the plan. */
-export interface WritePlan {
+/** The message a plan writes: its id and time. */
+interface PlannedMessage {
   message_uuid: string;
   created_at: string;
+}
+
+/** The message a keyed request writes: the same in every attempt that shares the plan. */
+export interface WritePlan extends PlannedMessage {
   /** Past this moment (of `performance.now()`, which no clock step moves) the attempt must start no write: its lease is about to end. */
   deadline: number;
   /** The plans of earlier attempts that ended without an answer: each may have written its message. */
-  earlier: Array<{ message_uuid: string; created_at: string }>;
+  earlier: PlannedMessage[];
 }
 
 /** A plan, and whether this attempt holds the key (it claimed it or took it over) or shares another's plan. */
@@ -142,7 +146,7 @@ export class IdempotencyService implements OnApplicationBootstrap, BeforeApplica
       }
       if (previous.response !== null) return { response: previous.response };
       const planned = parseMicros(previous.planned_at);
-      const earlier = previous.earlier_ats.map((at) => pick(planAt(userUuid, key, parseMicros(at))));
+      const earlier = previous.earlier_ats.map((at) => planAt(userUuid, key, parseMicros(at)));
 
       if (previous.remaining_ms !== null && previous.remaining_ms > 0) {
         // Join the running attempt's plan; marked shared, the key is no longer released under us.
@@ -172,7 +176,7 @@ export class IdempotencyService implements OnApplicationBootstrap, BeforeApplica
         return {
           ...planAt(userUuid, key, retryAt),
           deadline: deadline(takenAt, ATTEMPT_LEASE_MS),
-          earlier: [...earlier, pick(planAt(userUuid, key, planned))],
+          earlier: [...earlier, planAt(userUuid, key, planned)],
           owner: true,
         };
       }
@@ -230,12 +234,10 @@ export class IdempotencyService implements OnApplicationBootstrap, BeforeApplica
   }
 }
 
-function planAt(userUuid: string, key: string, micros: number): Omit<WritePlan, 'deadline' | 'earlier'> {
+function planAt(userUuid: string, key: string, micros: number): PlannedMessage {
   const created_at = formatTimestamp(micros);
   return { created_at, message_uuid: uuidv5(`${userUuid}:${key}:${created_at}`, PLAN_NAMESPACE) };
 }
-
-const pick = ({ message_uuid, created_at }: Omit<WritePlan, 'deadline' | 'earlier'>) => ({ message_uuid, created_at });
 
 /** The last moment (`performance.now()`) to start a write, for a lease with `remainingMs` left at `at`. */
 function deadline(at: number, remainingMs: number): number {

@@ -1,7 +1,7 @@
 import { HttpException, HttpStatus, Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { commandConnectionOptions, reconnectAfterTimeout } from '../common/redis.js';
+import { COMMAND_CONNECTION, reconnectAfterTimeout } from '../common/redis.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.js';
 import type { RateLimitPolicy } from './rate-limit.policies.js';
@@ -34,7 +34,7 @@ export class RateLimiterService implements OnApplicationShutdown {
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     if (config.redisUrl) {
       // A command fails fast (to the in-memory fallback) instead of queueing while Redis is away.
-      this.redis = new Redis(config.redisUrl, { ...commandConnectionOptions(), enableOfflineQueue: false, lazyConnect: false });
+      this.redis = new Redis(config.redisUrl, { ...COMMAND_CONNECTION, enableOfflineQueue: false, lazyConnect: false });
       this.redis.on('error', (error: Error) => this.logger.warn(`Redis for rate limits: ${error.message}`));
     }
   }
