@@ -12,15 +12,15 @@ export class ApiClient {
   /** POSTs a message; resolves when the response's headers arrived, with that moment and the body. */
   async postMessage(
     token: string,
-    body: { message: string; message_group_uuid: string },
-  ): Promise<{ respondedAt: number; created: { created_at: string } }> {
+    body: { message: string; message_group_uuid: string } | { message: string; handle: string },
+  ): Promise<{ respondedAt: number; created: { uuid: string; message_group_uuid: string; created_at: string } }> {
     const response = await fetch(`${this.origin}/api/messages`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
     const respondedAt = performance.now();
-    const created = (await this.body(response, 'POST /api/messages')) as { created_at: string };
+    const created = (await this.body(response, 'POST /api/messages')) as { uuid: string; message_group_uuid: string; created_at: string };
     return { respondedAt, created };
   }
 

@@ -1,6 +1,8 @@
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
+import { parseEventBlock } from '../tools/live/event-stream.js';
+import { ApiClient } from './api-client.js';
 import { readRss } from './memory.js';
 import type { BenchChild } from './processes.js';
 import type { BenchUser } from './stack.js';
@@ -64,15 +66,14 @@ function openStream(port: number, user: BenchUser, onMessage: (stream: Stream, u
         buffer += chunk;
         let end: number;
         while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
+          const block = parseEventBlock(buffer.slice(0, end));
           buffer = buffer.slice(end + 2);
-          if (first && block.includes('retry:')) {
+          if (first && block.retry !== undefined) {
             first = false;
             resolve(stream);
           }
-          if (!block.includes('event: message\n')) continue;
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (data) onMessage(stream, (JSON.parse(data) as { uuid: string }).uuid);
+          if (block.type !== 'message' || block.data === undefined) continue;
+          onMessage(stream, (JSON.parse(block.data) as { uuid: string }).uuid);
         }
       });
     });
@@ -92,6 +93,7 @@ export async function measureLive(
   plan: LivePlan,
   log: (line: string) => void,
 ): Promise<LiveResult> {
+  const client = new ApiClient(`http://127.0.0.1:${api.port}`);
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
   let delivered = 0;
@@ -112,7 +114,7 @@ export async function measureLive(
   // Conversations first (one message each, before any stream), so the run measures replies only.
   const groups: string[] = [];
   for (const receiver of receivers)
-    groups.push((await post(api.port, sender, { message: 'start', handle: receiver.handle })).message_group_uuid);
+    groups.push((await client.postMessage(sender.token, { message: 'start', handle: receiver.handle })).created.message_group_uuid);
   await api.request('drain');
   await memory();
   const before = readRss(api.pid).rssMb;
@@ -147,7 +149,7 @@ export async function measureLive(
     expected += streamsOf.get(receivers[r].uuid) ?? 0;
     const t0 = performance.now();
     posts.push(
-      post(api.port, sender, { message: `live ${i}`, message_group_uuid: groups[r] }).then((m) => {
+      client.postMessage(sender.token, { message: `live ${i}`, message_group_uuid: groups[r] }).then(({ created: m }) => {
         sentAt.set(m.uuid, t0);
       }),
     );
@@ -180,14 +182,4 @@ export async function measureLive(
     heap: { beforeMb: round(heapBefore), idleMb: round(heapIdle) },
     openS: round(openS),
   };
-}
-
-async function post(port: number, user: BenchUser, body: object): Promise<{ uuid: string; message_group_uuid: string }> {
-  const res = await fetch(`http://127.0.0.1:${port}/api/messages`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${user.token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (res.status !== 200) throw new Error(`POST /api/messages: ${res.status} ${await res.text()}`);
-  return (await res.json()) as { uuid: string; message_group_uuid: string };
 }

@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseScriptArgs } from '../tools/cli/args.js';
+import { parseScriptArgs, usageError } from '../tools/cli/args.js';
 import { UsageError } from '../tools/cli/cli.js';
 import { silenceAwsSdkNodeWarning } from '../src/config/config.js';
 import { ApiClient } from './api-client.js';
@@ -71,12 +71,17 @@ function makePlan(argv: string[]): Plan {
     capacitySamples: 20,
     soakS: 300,
     profileDir: options.profile ? join(tmpdir(), `cruddur-bench-profile-${Date.now()}`) : undefined,
-    apiNodeFlags: typeof options['api-node-flags'] === 'string' ? options['api-node-flags'].split(/\s+/).filter(Boolean) : [],
+    apiNodeFlags: nodeFlagsOf(options['api-node-flags']),
   };
 }
 
 const CASE_CONVERSATION_SIZE = 10_000;
 const POST_CONVERSATIONS = 6;
+
+/** `--api-node-flags="<flags>"`: the extra Node flags of the API process. */
+function nodeFlagsOf(value: string | boolean | undefined): string[] {
+  return typeof value === 'string' ? value.split(/\s+/).filter(Boolean) : [];
+}
 
 /** `--live`: S concurrent event streams on one API process (bench/live.ts); results in bench/results/live.json. */
 async function runLive(argv: string[]): Promise<void> {
@@ -84,11 +89,11 @@ async function runLive(argv: string[]): Promise<void> {
     usage: USAGE,
     options: { live: 'boolean', streams: 'string', rate: 'string', 'api-node-flags': 'string' },
   });
-  const apiNodeFlags = typeof options['api-node-flags'] === 'string' ? options['api-node-flags'].split(/\s+/).filter(Boolean) : [];
+  const apiNodeFlags = nodeFlagsOf(options['api-node-flags']);
   const rate = options.rate === undefined ? 10 : Number(options.rate);
-  if (!(rate > 0 && rate <= 1000)) throw new UsageError(`--rate must be messages per second, 1 to 1000 (usage: ${USAGE})`);
+  if (!(rate > 0 && rate <= 1000)) throw usageError({ usage: USAGE }, '--rate must be messages per second, 1 to 1000');
   const streams = options.streams === undefined ? 2_000 : Number(options.streams);
-  if (!Number.isInteger(streams) || streams < 10) throw new UsageError(`--streams must be a whole number of at least 10 (usage: ${USAGE})`);
+  if (!Number.isInteger(streams) || streams < 10) throw usageError({ usage: USAGE }, '--streams must be a whole number of at least 10');
   const log = (line: string) => console.log(line);
   cleanUpOnSignals(log);
   log(`bench --live: ${streams} streams; starting the stack…`);

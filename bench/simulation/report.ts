@@ -1,4 +1,4 @@
-import { PARTITION_LIMITS, PRICES, SECONDS_PER_MONTH } from './prices.js';
+import { HOURS_PER_MONTH, PARTITION_LIMITS, PRICES, SECONDS_PER_MONTH } from './prices.js';
 import type { SimulationResult, UnitsAtBatchSize } from './simulation.js';
 import { rates, type WorkloadOptions } from './workload.js';
 import type { EventSourceSettings } from './event-source.js';
@@ -73,7 +73,7 @@ export function apiTier(bench: { cases?: { name: string; rps: number; cpu_pct: R
   const worst = Math.max(...lists.map(([, ms]) => ms));
   const tasks = Math.ceil((10_000 * worst) / 1000 / 0.7);
   const taskHour = PRICES.fargate_per_vcpu_hour_arm + 2 * PRICES.fargate_per_gb_hour_arm; // 1 vCPU, 2 GB
-  return { cpu_ms_per_request: cpu, tasks_per_10k_rps: tasks, cost_per_month_per_10k_rps: Math.round(tasks * taskHour * 730) };
+  return { cpu_ms_per_request: cpu, tasks_per_10k_rps: tasks, cost_per_month_per_10k_rps: Math.round(tasks * taskHour * HOURS_PER_MONTH) };
 }
 
 const fmt = (x: number, digits = 0) => x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });

@@ -60,7 +60,6 @@ export async function simulate(
   const seedRandom = seededRandom(options.workload.seed + 2);
   let messages = 0;
   let firstMessages = 0;
-  const conversations = new Set<string>();
   let second = 1;
   const write = (m: WorkloadMessage) => {
     store.now = m.at;
@@ -84,7 +83,6 @@ export async function simulate(
     store.throttleRate = throttle;
     emulation.add(m.at, message);
     messages++;
-    conversations.add(m.message_group_uuid);
   };
   const workload = generateWorkload(options.workload);
   let refused: number;
@@ -116,7 +114,7 @@ export async function simulate(
     messages,
     firstMessages,
     refused,
-    conversations: conversations.size,
+    conversations: store.conversationIds().length,
     simulatedS: options.workload.durationS,
     totals: { api: { ...store.totals.api }, projector: { ...store.totals.projector } },
     hottest: { writes: top((l) => l.peak_wcu_s), reads: top((l) => l.peak_rcu_s) },
