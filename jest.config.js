@@ -1,4 +1,6 @@
 /** Jest in ESM mode (NestJS 12 ships ES modules); run through `node --experimental-vm-modules`. */
+const ESM_REQUIRED_BY_CJS = '/node_modules/(@fastify/static/node_modules/)?content-disposition/.+\\.js$';
+
 export default {
   testEnvironment: 'node',
   modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/.local/', '<rootDir>/cdk.out/'],
@@ -6,7 +8,11 @@ export default {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: { ignoreCodes: [151002] } }],
+    // @fastify/static (the Swagger UI's assets) requires content-disposition, an ES module: Node 20
+    // loads it with require(esm), Jest (before Node 24.9) only once it is compiled to CommonJS.
+    [ESM_REQUIRED_BY_CJS]: ['ts-jest', { useESM: false, tsconfig: { allowJs: true, module: 'commonjs', target: 'es2022' } }],
   },
+  transformIgnorePatterns: ['/node_modules/(?!(@fastify/static/node_modules/)?content-disposition/)'],
   testMatch: [
     '<rootDir>/src/**/*.spec.ts',
     '<rootDir>/scripts/**/*.spec.ts',

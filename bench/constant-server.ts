@@ -2,11 +2,11 @@ import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import { Controller, Get, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { firstLine, serveRequests } from './processes.js';
 
 /*
- * The framework ceiling: a Nest app on the same Express adapter with one route that returns a
+ * The framework ceiling: a Nest app on the same Fastify adapter with one route that returns a
  * constant, in a process of its own like the API. The constant is a page of 20 messages shaped
  * as the API returns it, so the ceiling includes serialising a body of the same size.
  */
@@ -30,8 +30,7 @@ class ConstantController {
 class ConstantModule {}
 
 async function main(): Promise<void> {
-  const app = await NestFactory.create<NestExpressApplication>(ConstantModule, { logger: ['error', 'warn'] });
-  app.disable('x-powered-by');
+  const app = await NestFactory.create<NestFastifyApplication>(ConstantModule, new FastifyAdapter(), { logger: ['error', 'warn'] });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   serveRequests(port, { memory: () => process.memoryUsage() }, () => app.close());

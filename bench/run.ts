@@ -369,7 +369,7 @@ async function main(): Promise<void> {
       postgres: "the machine's Postgres, a fresh database",
       raw_sdk:
         'DynamoDBClient from the bench process, the same requests as the repository (Query Limit 20 newest first; conditional PutItem)',
-      ceiling: 'Nest 12 + platform-express, one @Get returning a constant page of 20 messages',
+      ceiling: 'Nest 12 + platform-fastify, one @Get returning a constant page of 20 messages',
       seeded_items: seeder.written,
     },
     cases,

@@ -139,6 +139,34 @@ describe('request bodies', () => {
   });
 });
 
+describe('content types and URLs the router refuses', () => {
+  it.each(['text/plain', 'application/xml', 'application/vnd.api+json'])('refuses a %s body with 415 and stores nothing', async (type) => {
+    const before = (await stack.repository.listConversations(alice.uuid, { limit: 100 })).items.length;
+
+    const res = await post(JSON.stringify({ message: 'typed', handle: bob.handle }), { 'Content-Type': type });
+
+    expect(res.status).toBe(415);
+    expect(res.body).toEqual({ statusCode: 415, error: 'Unsupported Media Type', message: 'Request bodies must be application/json' });
+    expect((await stack.repository.listConversations(alice.uuid, { limit: 100 })).items).toHaveLength(before);
+  });
+
+  it('refuses a path segment over 100 characters with 414 and a message that does not quote it', async () => {
+    const long = 'a'.repeat(101);
+
+    const res = await api().get(`/api/messages/${long}`).set('Authorization', `Bearer ${token}`);
+
+    expect(res.status).toBe(414);
+    expect(res.body).toEqual({ statusCode: 414, error: 'Uri Too Long', message: 'A path segment is longer than 100 characters' });
+  });
+
+  it('refuses a malformed percent-encoding in the path with 400 and a message that does not quote it', async () => {
+    const res = await api().get('/api/messages/%E0%A4%A').set('Authorization', `Bearer ${token}`);
+
+    expect(res.status).toBe(400);
+    expect(res.text).not.toContain('%E0');
+  });
+});
+
 describe('messages that only look like text', () => {
   it.each([
     ['zero-width spaces', '\u200b\u200b\u200b'],

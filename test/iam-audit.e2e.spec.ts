@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { IRole } from 'aws-cdk-lib/aws-iam';
@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
 import type { MessagingStack } from '../infra/messaging-stack.js';
-import { createApp } from '../src/app.factory.js';
+import { createApp, initApp } from '../src/app.factory.js';
 import { DYNAMODB_CLIENT } from '../src/dynamodb/dynamodb.module.js';
 import { MessagesRepository, type UserRef } from '../src/dynamodb/messages.repository.js';
 import { formatTimestamp, nowMicros } from '../src/dynamodb/timestamp.js';
@@ -110,7 +110,7 @@ function auditRole(role: Role) {
 
 describe('IAM audit: the API task role', () => {
   let stack: ApiStack;
-  let secondTask: NestExpressApplication;
+  let secondTask: NestFastifyApplication;
   /** While set, DynamoDB refuses (throttles) every write of a message item the API sends. */
   const faults = { messageWrites: false };
   const tokens = new Map<string, string>();
@@ -131,7 +131,7 @@ describe('IAM audit: the API task role', () => {
     // A second task on the same table and database, as behind the load balancer: it has seen none of the first one's conversations.
     secondTask = await createApp(stack.config, { logger: false });
     hook(secondTask.get<DynamoDBClient>(DYNAMODB_CLIENT));
-    await secondTask.init();
+    await initApp(secondTask);
     await apiTraffic(stack, secondTask, faults, tokens);
   }, 120_000);
 
@@ -231,19 +231,19 @@ describe("the audit's reading of a policy", () => {
  */
 async function apiTraffic(
   stack: ApiStack,
-  secondTask: NestExpressApplication,
+  secondTask: NestFastifyApplication,
   faults: { messageWrites: boolean },
   tokens: Map<string, string>,
 ) {
   const [one, two] = [stack.app, secondTask];
-  const api = (task: NestExpressApplication) => request(task.getHttpServer());
+  const api = (task: NestFastifyApplication) => request(task.getHttpServer());
   const auth = (user: TestUser) => ({ Authorization: `Bearer ${tokens.get(user.handle)}` });
-  const post = (task: NestExpressApplication, user: TestUser, body: object, key?: string) =>
+  const post = (task: NestFastifyApplication, user: TestUser, body: object, key?: string) =>
     api(task)
       .post('/api/messages')
       .set({ ...auth(user), ...(key ? { 'Idempotency-Key': key } : {}) })
       .send(body);
-  const get = (task: NestExpressApplication, user: TestUser, path: string) => api(task).get(path).set(auth(user));
+  const get = (task: NestFastifyApplication, user: TestUser, path: string) => api(task).get(path).set(auth(user));
   const keyRows = (sql: string, key: string) => stack.app.get<DataSource>(getDataSourceToken()).query(sql, [key]);
   const users = async (n: number) => {
     const created = await Promise.all(Array.from({ length: n }, () => stack.createUser()));

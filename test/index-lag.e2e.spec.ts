@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { createApp } from '../src/app.factory.js';
+import { createApp, initApp } from '../src/app.factory.js';
 import { loadConfig } from '../src/config/config.js';
 import { DYNAMODB_CLIENT } from '../src/dynamodb/dynamodb.module.js';
 import { MessagesRepository } from '../src/dynamodb/messages.repository.js';
@@ -20,14 +20,14 @@ import { startApiStack, type ApiStack, type TestUser } from './support/api-stack
  * for a pair, no duplicate and no lost list item.
  */
 let stack: ApiStack;
-let second: NestExpressApplication;
+let second: NestFastifyApplication;
 const lags: LaggedIndex[] = [];
 const tokens = new Map<string, string>();
 
 beforeAll(async () => {
   stack = await startApiStack();
   second = await createApp(loadConfig({ ...stack.env, STREAM_EMULATOR: 'off' }), { logger: false });
-  await second.init();
+  await initApp(second);
   stack.app.get(ChangeCaptureEmulator).watch(second.get(MessagesRepository)); // one stream sees both tasks' writes
   for (const app of [stack.app, second])
     lags.push(LaggedIndex.attach(app.get<DynamoDBClient>(DYNAMODB_CLIENT), stack.config.dynamodb.table));
@@ -52,12 +52,12 @@ async function pair(): Promise<[TestUser, TestUser]> {
   return users;
 }
 
-const post = (app: NestExpressApplication, from: TestUser, body: object) =>
+const post = (app: NestFastifyApplication, from: TestUser, body: object) =>
   request(app.getHttpServer())
     .post('/api/messages')
     .set('Authorization', `Bearer ${tokens.get(from.uuid)}`)
     .send(body);
-const read = (app: NestExpressApplication, as: TestUser, group: string) =>
+const read = (app: NestFastifyApplication, as: TestUser, group: string) =>
   request(app.getHttpServer())
     .get(`/api/messages/${group}`)
     .set('Authorization', `Bearer ${tokens.get(as.uuid)}`);

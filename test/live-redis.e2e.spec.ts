@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { createApp } from '../src/app.factory.js';
@@ -17,12 +17,12 @@ import { SseClient } from './support/sse-client.js';
 const REDIS_URL = 'redis://127.0.0.1:6379';
 
 let stack: ApiStack;
-let one: NestExpressApplication;
-let two: NestExpressApplication;
+let one: NestFastifyApplication;
+let two: NestFastifyApplication;
 const tokens = new Map<string, string>();
 const clients: SseClient[] = [];
 
-async function start(): Promise<NestExpressApplication> {
+async function start(): Promise<NestFastifyApplication> {
   const app = await createApp(loadConfig({ ...stack.env, REDIS_URL, STREAM_EMULATOR: 'on' }), { logger: false });
   await app.listen(0, '127.0.0.1');
   await app.get(LiveEventBus).whenLive();
@@ -41,7 +41,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const url = (app: NestExpressApplication, path: string) =>
+const url = (app: NestFastifyApplication, path: string) =>
   `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}/api${path}`;
 
 async function users(n: number): Promise<TestUser[]> {
@@ -50,7 +50,7 @@ async function users(n: number): Promise<TestUser[]> {
   return created;
 }
 
-async function connect(app: NestExpressApplication, user: TestUser): Promise<SseClient> {
+async function connect(app: NestFastifyApplication, user: TestUser): Promise<SseClient> {
   const client = await SseClient.open(url(app, '/events'), { Authorization: `Bearer ${tokens.get(user.uuid)}` });
   clients.push(client);
   await client.until(() => client.lastEventId !== undefined, 'the first event');

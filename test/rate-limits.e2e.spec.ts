@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { createApp } from '../src/app.factory.js';
+import { createApp, initApp } from '../src/app.factory.js';
 import { loadConfig } from '../src/config/config.js';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { freePort } from '../tools/local-stack/ports.js';
 import { startApiStack, type ApiStack, type TestUser } from './support/api-stack.js';
 
@@ -16,16 +16,16 @@ const LIMITS = { RATE_LIMIT_MESSAGES_PER_MINUTE: '6', RATE_LIMIT_NEW_CONVERSATIO
 const REDIS_URL = 'redis://127.0.0.1:6379';
 
 let stack: ApiStack;
-let redisApp: NestExpressApplication;
-let deadRedisApp: NestExpressApplication;
+let redisApp: NestFastifyApplication;
+let deadRedisApp: NestFastifyApplication;
 
 beforeAll(async () => {
   stack = await startApiStack({ env: { STREAM_EMULATOR: 'off', ...LIMITS } });
   // More "tasks" on the same table, database and pool: one counting in Redis, one whose Redis is unreachable.
   redisApp = await createApp(loadConfig({ ...envOf(stack), REDIS_URL }), { logger: false });
-  await redisApp.init();
+  await initApp(redisApp);
   deadRedisApp = await createApp(loadConfig({ ...envOf(stack), REDIS_URL: `redis://127.0.0.1:${await freePort()}` }), { logger: false });
-  await deadRedisApp.init();
+  await initApp(deadRedisApp);
 });
 
 afterAll(async () => {
@@ -43,7 +43,7 @@ async function users(n: number): Promise<{ user: TestUser; token: string }[]> {
   return Promise.all(created.map(async (user) => ({ user, token: await stack.accessToken(user) })));
 }
 
-const send = (app: NestExpressApplication, token: string, body: object) =>
+const send = (app: NestFastifyApplication, token: string, body: object) =>
   request(app.getHttpServer()).post('/api/messages').set('Authorization', `Bearer ${token}`).send(body);
 
 describe('messages per user', () => {
@@ -121,7 +121,7 @@ describe('across API tasks (Redis)', () => {
   it('holds one limit for a user whose requests alternate between two tasks', async () => {
     const [a, b] = await users(2);
     const secondTask = await createApp(loadConfig({ ...envOf(stack), REDIS_URL }), { logger: false });
-    await secondTask.init();
+    await initApp(secondTask);
     try {
       const statuses: number[] = [];
       for (let i = 0; i < 8; i++)

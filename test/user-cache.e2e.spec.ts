@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
-import { createApp } from '../src/app.factory.js';
+import { createApp, initApp } from '../src/app.factory.js';
 import { DEFAULT_USER_CACHE_SECONDS } from '../src/config/config.js';
 import { openDataSource } from '../tools/database/data-source.js';
 import { User } from '../src/users/user.entity.js';
@@ -14,13 +14,13 @@ import { startApiStack, type ApiStack } from './support/api-stack.js';
  * with USER_CACHE_SECONDS=0, one with the default.
  */
 let stack: ApiStack;
-let defaultCacheApp: NestExpressApplication;
+let defaultCacheApp: NestFastifyApplication;
 let dataSource: DataSource;
 
 beforeAll(async () => {
   stack = await startApiStack({ env: { USER_CACHE_SECONDS: '0', STREAM_EMULATOR: 'off' } });
   defaultCacheApp = await createApp({ ...stack.config, userCacheSeconds: DEFAULT_USER_CACHE_SECONDS }, { logger: false });
-  await defaultCacheApp.init();
+  await initApp(defaultCacheApp);
   dataSource = await openDataSource(stack.db.url);
 });
 
@@ -30,7 +30,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const listConversations = (app: NestExpressApplication, token: string) =>
+const listConversations = (app: NestFastifyApplication, token: string) =>
   request(app.getHttpServer()).get('/api/message_groups').set('Authorization', `Bearer ${token}`);
 
 describe('USER_CACHE_SECONDS', () => {

@@ -36,13 +36,17 @@ function answer(exception: unknown) {
   const errors: string[] = [];
   jest.spyOn(Logger.prototype, 'error').mockImplementation((message: unknown) => void errors.push(String(message)));
   const response = { statusCode: 0, body: undefined as unknown, headers: {} as Record<string, string> };
+  // The filter's part of a Fastify reply.
   const res = {
-    setHeader: (name: string, value: string) => void (response.headers[name] = value),
+    header(name: string, value: string) {
+      response.headers[name] = value;
+      return this;
+    },
     status(code: number) {
       response.statusCode = code;
       return this;
     },
-    json: (body: unknown) => void (response.body = body),
+    send: (body: unknown) => void (response.body = body),
   };
   new ApiExceptionFilter().catch(exception, { switchToHttp: () => ({ getResponse: () => res }) } as unknown as ArgumentsHost);
   return { ...response, errors };

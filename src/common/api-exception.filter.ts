@@ -1,6 +1,6 @@
 import { isConditionalCheckFailed } from '../dynamodb/messages.repository.js';
 import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { RateLimitedException } from '../rate-limit/rate-limiter.service.js';
 
 /**
@@ -75,15 +75,15 @@ export class ApiExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('ApiExceptionFilter');
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const response = host.switchToHttp().getResponse<Response>();
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
     const body = this.toApiError(exception);
-    if (body.statusCode === Number(HttpStatus.SERVICE_UNAVAILABLE)) response.setHeader('Retry-After', '1');
-    if (exception instanceof RateLimitedException) response.setHeader('Retry-After', String(exception.retryAfterSeconds));
-    response.status(body.statusCode).json(body);
+    if (body.statusCode === Number(HttpStatus.SERVICE_UNAVAILABLE)) reply.header('Retry-After', '1');
+    if (exception instanceof RateLimitedException) reply.header('Retry-After', String(exception.retryAfterSeconds));
+    void reply.status(body.statusCode).send(body);
   }
 
   private toApiError(exception: unknown): ApiError {
-    // Nest hands the body parser's errors over as HttpExceptions caused by them (or as they are).
+    // Nest hands the body parsers' and Fastify's 4xx errors over as HttpExceptions caused by them.
     const bodyError = bodyParserError(exception instanceof HttpException ? exception.cause : exception);
     if (bodyError) return bodyError;
     if (exception instanceof HttpException) {
@@ -123,9 +123,17 @@ export class ApiExceptionFilter implements ExceptionFilter {
   }
 }
 
-/** Messages for the body parser's errors by type; any other client error it reports gets a generic one. */
+/**
+ * Messages for the body parsers' refusals by type (app.factory.ts) and for Fastify's own by code
+ * (its texts quote the URL); any other gets a generic one.
+ */
 const BODY_ERRORS: Record<string, string> = {
   'entity.too.large': 'Request body is larger than 64 KB',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'Request body is larger than 64 KB',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'Request bodies must be application/json',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'Request body length does not match its Content-Length',
+  FST_ERR_BAD_URL: 'Malformed URL',
+  FST_ERR_MAX_PARAM_LENGTH: 'A path segment is longer than 100 characters',
   'entity.parse.failed': 'Malformed JSON body',
   'parameters.too.many': 'Too many parameters in the request body',
   'entity.too.deep': 'JSON body nested too deeply',
@@ -134,13 +142,29 @@ const BODY_ERRORS: Record<string, string> = {
 };
 
 /**
- * The body parser's refusals (http-errors with a `type` and `expose`): a client's mistake, so its
- * 4xx status with a short message of ours (its own messages can quote the body).
+ * The body parsers' refusals (errors with a `type` and `expose`) and Fastify's own 4xx errors (a
+ * `code` FST_ERR_…): a client's mistake, so its 4xx status with a short message of ours (their own
+ * messages can quote the body).
  */
 function bodyParserError(exception: unknown): ApiError | undefined {
-  const { type, status, expose } = (exception ?? {}) as { type?: unknown; status?: unknown; expose?: unknown };
-  if (typeof type !== 'string' || expose !== true || typeof status !== 'number' || status < 400 || status > 499) return undefined;
-  return { statusCode: status, error: reason(status), message: BODY_ERRORS[type] ?? 'Unreadable request body' };
+  const { type, statusCode, expose, code, name } = (exception ?? {}) as Record<string, unknown>;
+  if (typeof statusCode !== 'number' || statusCode < 400 || statusCode > 499) return undefined;
+  const key = typeof type === 'string' && expose === true ? type : name === 'FastifyError' && typeof code === 'string' ? code : undefined;
+  if (key === undefined) return undefined;
+  return {
+    statusCode,
+    error: reason(statusCode),
+    message: BODY_ERRORS[key] ?? (key === code ? reason(statusCode) : 'Unreadable request body'),
+  };
+}
+
+/**
+ * The answer to an error Fastify's router reports before any route, filter or hook runs (a
+ * malformed URL, a path segment over the router's limit): our JSON shape, without its text (which
+ * quotes the URL). Set as Fastify's `frameworkErrors` (app.factory.ts).
+ */
+export function routerErrorAnswer(error: unknown): ApiError {
+  return bodyParserError(error) ?? { statusCode: 400, error: reason(400), message: 'Bad request' };
 }
 
 function reason(status: number): string {

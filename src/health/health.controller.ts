@@ -9,7 +9,7 @@ import {
   type ExceptionFilter,
 } from '@nestjs/common';
 import { ApiOperation } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/public.decorator.js';
 import { RATE_LIMIT_POLICIES } from '../rate-limit/rate-limit.policies.js';
 import { RateLimited } from '../rate-limit/rate-limited.decorator.js';
@@ -23,7 +23,12 @@ import { DYNAMODB_CLIENT } from '../dynamodb/dynamodb.module.js';
 @Catch(ServiceUnavailableException)
 class HealthReportFilter implements ExceptionFilter {
   catch(exception: ServiceUnavailableException, host: ArgumentsHost): void {
-    host.switchToHttp().getResponse<Response>().setHeader('Retry-After', '1').status(exception.getStatus()).json(exception.getResponse());
+    void host
+      .switchToHttp()
+      .getResponse<FastifyReply>()
+      .header('Retry-After', '1')
+      .status(exception.getStatus())
+      .send(exception.getResponse());
   }
 }
 

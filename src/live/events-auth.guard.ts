@@ -1,10 +1,10 @@
 import { Injectable, ServiceUnavailableException, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { CognitoAuthGuard } from '../auth/cognito-auth.guard.js';
 import type { AuthenticatedRequest } from '../auth/current-user.decorator.js';
 import { isTicketShaped, StreamTicketStore, type StreamCaller } from './stream-tickets.js';
 
-export type StreamRequest = Request & { streamCaller?: StreamCaller };
+export type StreamRequest = FastifyRequest & { streamCaller?: StreamCaller };
 
 /**
  * GET /api/events takes `Authorization: Bearer <access token>` (checked as on every route), or,
@@ -19,7 +19,7 @@ export class EventsAuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<StreamRequest & AuthenticatedRequest>();
-    const ticket = request.query.ticket;
+    const ticket = (request.query as Record<string, unknown>).ticket;
     if (request.headers.authorization !== undefined || ticket === undefined) {
       await this.bearer.authenticate(request);
       request.streamCaller = { user_uuid: request.user.uuid, expiresAt: request.tokenExpiresAt! };

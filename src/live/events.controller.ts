@@ -4,6 +4,7 @@ import {
   HttpCode,
   Post,
   Req,
+  Res,
   ServiceUnavailableException,
   Sse,
   SseSignal,
@@ -20,7 +21,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import type { Observable } from 'rxjs';
 import type { AuthenticatedRequest } from '../auth/current-user.decorator.js';
 import { Public } from '../auth/public.decorator.js';
@@ -88,9 +89,13 @@ export class EventsController {
   })
   @ApiUnauthorizedResponse({ description: 'Missing or bad token, or a bad, expired or used ticket (`ticket_invalid`)' })
   @ApiResponse({ status: 429, description: 'Too many open streams for the user or the server (`too_many_streams`)' })
-  events(@Req() request: StreamRequest, @SseSignal() signal: AbortSignal): Promise<Observable<MessageEvent>> {
-    const position = lastEventPosition(request.headers['last-event-id'], request.query.last_event_id);
-    return this.streams.open(request.streamCaller!, position, request.res as Response, signal);
+  events(
+    @Req() request: StreamRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @SseSignal() signal: AbortSignal,
+  ): Promise<Observable<MessageEvent>> {
+    const position = lastEventPosition(request.headers['last-event-id'], (request.query as Record<string, unknown>).last_event_id);
+    return this.streams.open(request.streamCaller!, position, reply.raw, signal);
   }
 
   @Post('ticket')

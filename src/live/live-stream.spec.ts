@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { MessageEvent } from '@nestjs/common';
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import { EventEmitter } from 'node:events';
 import type { Subscriber } from 'rxjs';
 import { formatTimestamp } from '../dynamodb/timestamp.js';
@@ -21,7 +21,7 @@ function message(i: number): LiveEvent {
 }
 
 function stream() {
-  const response = Object.assign(new EventEmitter(), { writableNeedDrain: false }) as unknown as Response;
+  const response = Object.assign(new EventEmitter(), { writableNeedDrain: false }) as unknown as ServerResponse;
   const live = new LiveStream({
     user_uuid: 'u',
     expiresAt: Date.now() + 3_600_000,

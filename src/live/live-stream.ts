@@ -1,5 +1,5 @@
 import type { MessageEvent } from '@nestjs/common';
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import type { Subscriber } from 'rxjs';
 import { eventIdOf, positionOf, type LiveEvent } from './live-event.js';
 
@@ -18,7 +18,7 @@ export interface LiveStreamOptions {
   bufferEvents: number;
   /** `retry:` advice (ms) in the first event. */
   retryMs: number;
-  response: Response;
+  response: ServerResponse;
   onClose: (stream: LiveStream) => void;
 }
 

@@ -10,7 +10,7 @@ import {
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import { Observable } from 'rxjs';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.js';
@@ -87,7 +87,7 @@ export class LiveStreamsService implements OnModuleInit, OnModuleDestroy, Before
   async open(
     caller: StreamCaller,
     position: number | undefined,
-    response: Response,
+    response: ServerResponse,
     signal: AbortSignal,
   ): Promise<Observable<MessageEvent>> {
     const { maxStreamsPerUser, maxStreams, bufferEvents } = this.config.live;

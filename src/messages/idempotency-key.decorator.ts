@@ -1,5 +1,5 @@
 import { BadRequestException, createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { IdempotencyService } from './idempotency.service.js';
 
 /**
@@ -7,7 +7,7 @@ import { IdempotencyService } from './idempotency.service.js';
  * visible ASCII characters, or the header given twice) is a 400 `idempotency_key_invalid`.
  */
 export const IdempotencyKey = createParamDecorator((_: unknown, ctx: ExecutionContext): string | undefined => {
-  const key = ctx.switchToHttp().getRequest<Request>().headers['idempotency-key'];
+  const key = ctx.switchToHttp().getRequest<FastifyRequest>().headers['idempotency-key'];
   if (key !== undefined && (typeof key !== 'string' || !IdempotencyService.isValidKey(key))) {
     throw new BadRequestException({
       error: 'Bad Request',

@@ -9,7 +9,7 @@ import {
   ApiUnauthorizedResponse,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { CurrentUser } from '../auth/current-user.decorator.js';
 import type { User } from '../users/user.entity.js';
 import { MarkReadDto } from './dto/mark-read.dto.js';
@@ -35,9 +35,9 @@ export class MessageGroupsController {
   async list(
     @CurrentUser() user: User,
     @Query() query: PageQueryDto,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<MessageGroupView[]> {
-    return withNextCursor(res, await this.messages.listConversations(user, query));
+    return withNextCursor(reply, await this.messages.listConversations(user, query));
   }
 
   @Post(':message_group_uuid/read')

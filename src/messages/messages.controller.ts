@@ -10,7 +10,7 @@ import {
   ApiUnauthorizedResponse,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { CurrentUser } from '../auth/current-user.decorator.js';
 import type { User } from '../users/user.entity.js';
 import { CreateMessageDto } from './dto/create-message.dto.js';
@@ -44,9 +44,9 @@ export class MessagesController {
     @CurrentUser() user: User,
     @Param() params: MessageGroupUuidParam,
     @Query() query: PageQueryDto,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<MessageView[]> {
-    return withNextCursor(res, await this.messages.listMessages(user, params.message_group_uuid, query));
+    return withNextCursor(reply, await this.messages.listMessages(user, params.message_group_uuid, query));
   }
 
   @Post()

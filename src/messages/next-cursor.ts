@@ -1,4 +1,4 @@
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import type { PageOf } from './messages.service.js';
 
 const NEXT_CURSOR = 'X-Next-Cursor';
@@ -9,7 +9,7 @@ export const NEXT_CURSOR_HEADER = {
 };
 
 /** The page's items as the body, its cursor (if any) in the X-Next-Cursor header. */
-export function withNextCursor<T>(res: Response, page: PageOf<T>): T[] {
-  if (page.nextCursor) res.setHeader(NEXT_CURSOR, page.nextCursor);
+export function withNextCursor<T>(reply: FastifyReply, page: PageOf<T>): T[] {
+  if (page.nextCursor) void reply.header(NEXT_CURSOR, page.nextCursor);
   return page.items;
 }

@@ -1,6 +1,6 @@
 import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { from, switchMap, type Observable } from 'rxjs';
 import type { User } from '../users/user.entity.js';
 import type { RateLimitPolicy } from './rate-limit.policies.js';
@@ -26,7 +26,7 @@ export class RateLimitInterceptor implements NestInterceptor {
       context.getClass(),
     ]);
     if (!policy) return next.handle();
-    const request = context.switchToHttp().getRequest<Request & { user?: User }>();
+    const request = context.switchToHttp().getRequest<FastifyRequest & { user?: User }>();
     const key = request.user ? `user:${request.user.uuid}` : `ip:${request.ip ?? 'unknown'}`;
     return from(this.limiter.consume(policy, key)).pipe(switchMap(() => next.handle()));
   }

@@ -1,11 +1,11 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { createApp } from '../../src/app.factory.js';
+import { createApp, initApp } from '../../src/app.factory.js';
 import {
   createCognitoClient,
   ensureCognitoUser,
@@ -35,7 +35,7 @@ export interface TestUser {
 
 /** The whole service for end-to-end tests: dynalite, a fresh Postgres database, cognito-local, the Nest app. */
 export interface ApiStack {
-  app: NestExpressApplication;
+  app: NestFastifyApplication;
   config: AppConfig;
   /** The environment the app was configured from: another app on the same stack (a second task) starts from it. */
   env: Record<string, string>;
@@ -88,7 +88,7 @@ export async function startApiStack(options: ApiStackOptions = {}): Promise<ApiS
   const config = loadConfig(env);
   const app = await createApp(config, { logger: false });
   options.onDynamoDbClient?.(app.get<DynamoDBClient>(DYNAMODB_CLIENT));
-  await app.init();
+  await initApp(app);
   const dataSource = await openDataSource(db.url);
   const repository = MessagesRepository.create(dynamo, table);
 
