@@ -39,6 +39,10 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     bodyLimit: MAX_BODY_BYTES,
     // How many proxies in front to trust for the client's address (X-Forwarded-For): hop 0 is the nearest.
     trustProxy: (_address, hop) => hop < config.trustProxyHops,
+    // Routes as on Express: `/api/message_groups/` and `/API/message_groups` are the route (parameters keep their case).
+    routerOptions: { ignoreTrailingSlash: true, caseSensitive: false },
+    // While closing, requests on open connections are still served (Fastify would answer a bare 503).
+    return503OnClosing: false,
     // The router's own refusals (a malformed URL, a path segment over 100 characters) come before
     // any hook or filter: answered here in the API's error shape.
     frameworkErrors: (error: FastifyError, _req: FastifyRequest, reply: FastifyReply) => {
@@ -58,12 +62,14 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       allowedHeaders: CORS_ALLOWED_HEADERS.join(','),
       exposedHeaders: CORS_EXPOSED_HEADERS.join(','),
       maxAge: CORS_MAX_AGE,
+      // An OPTIONS request that is no preflight gets the CORS answer, not @fastify/cors's text/plain 400.
+      strictPreflight: false,
     });
   }
   const fastify = app.getHttpAdapter().getInstance();
-  fastify.addHook('onRequest', refuseDeclaredOversizeBody);
   fastify.addHook('onRequest', securityHeaders);
-  // Only JSON and form bodies are read; any other content type is a 415 (Fastify's own refusal).
+  fastify.addHook('onRequest', refuseDeclaredOversizeBody);
+  // Only JSON and form bodies are read (on POST; GET bodies are not); any other content type is a 415 (Fastify's own refusal).
   fastify.removeAllContentTypeParsers();
   // A parser's throw is its refusal (Nest passes it on); what it returns is the body.
   app.useBodyParser('application/json', { bodyLimit: MAX_BODY_BYTES }, (req, body, done) => done(null, parseJsonBody(req, body)));
@@ -136,11 +142,14 @@ function charsetOf(req: BodyRequest): string {
   return match ? match[1].toLowerCase() : 'utf-8';
 }
 
-function refuseCharsetOtherThanUtf8(req: BodyRequest): void {
+function refuseCharsetOtherThanUtf8(req: BodyRequest, type: 'json' | 'form'): void {
   const charset = charsetOf(req);
   // The depth is read from UTF-8 bytes; another charset (utf-7, utf-16) would hide the brackets.
-  if (charset !== 'utf-8') throw bodyRefusal(415, 'charset.unsupported', `unsupported charset ${charset}`);
+  if (charset !== 'utf-8') throw bodyRefusal(415, `${type}.charset.unsupported`, `unsupported charset ${charset}`);
 }
+
+/** JSON's white space (RFC 8259): space, tab, line feed, carriage return. */
+const JSON_WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
 
 /**
  * JSON bodies: UTF-8, not compressed, an object or an array at the top (an empty body is `{}`),
@@ -148,10 +157,13 @@ function refuseCharsetOtherThanUtf8(req: BodyRequest): void {
  */
 function parseJsonBody(req: BodyRequest, body: Buffer): unknown {
   refuseEncoded(req);
-  refuseCharsetOtherThanUtf8(req);
-  const text = body.toString('utf8');
-  const first = text.trimStart()[0];
-  if (first === undefined) return {};
+  refuseCharsetOtherThanUtf8(req, 'json');
+  if (body.length === 0) return {};
+  // A byte-order mark (some .NET and PowerShell writers send one) is not part of the JSON.
+  const text = body.toString('utf8').replace(/^\uFEFF/, '');
+  let at = 0;
+  while (at < text.length && JSON_WHITESPACE.has(text.charCodeAt(at))) at++;
+  const first = text[at];
   if (first !== '{' && first !== '[') throw bodyRefusal(400, 'entity.parse.failed', 'JSON body must be an object or an array');
   if (jsonNestingDepth(body) > MAX_BODY_DEPTH) throw bodyRefusal(400, 'entity.too.deep', 'JSON nested too deeply');
   try {
@@ -164,7 +176,7 @@ function parseJsonBody(req: BodyRequest, body: Buffer): unknown {
 /** Form bodies (`message=…&handle=…`): UTF-8, not compressed, at most MAX_FORM_FIELDS fields; values are strings. */
 function parseFormBody(req: BodyRequest, body: Buffer): unknown {
   refuseEncoded(req);
-  refuseCharsetOtherThanUtf8(req);
+  refuseCharsetOtherThanUtf8(req, 'form');
   const text = body.toString('utf8');
   if (text.split('&').length > MAX_FORM_FIELDS) throw bodyRefusal(413, 'parameters.too.many', 'too many parameters');
   return { ...parseForm(text, '&', '=', { maxKeys: 0 }) };

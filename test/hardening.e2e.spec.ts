@@ -146,17 +146,21 @@ describe('content types and URLs the router refuses', () => {
     const res = await post(JSON.stringify({ message: 'typed', handle: bob.handle }), { 'Content-Type': type });
 
     expect(res.status).toBe(415);
-    expect(res.body).toEqual({ statusCode: 415, error: 'Unsupported Media Type', message: 'Request bodies must be application/json' });
+    expect(res.body).toEqual({
+      statusCode: 415,
+      error: 'Unsupported Media Type',
+      message: 'Request bodies must be JSON (application/json) or a form',
+    });
     expect((await stack.repository.listConversations(alice.uuid, { limit: 100 })).items).toHaveLength(before);
   });
 
-  it('refuses a path segment over 100 characters with 414 and a message that does not quote it', async () => {
+  it('refuses a path parameter over 100 characters with 414 and a message that does not quote it', async () => {
     const long = 'a'.repeat(101);
 
     const res = await api().get(`/api/messages/${long}`).set('Authorization', `Bearer ${token}`);
 
     expect(res.status).toBe(414);
-    expect(res.body).toEqual({ statusCode: 414, error: 'Uri Too Long', message: 'A path segment is longer than 100 characters' });
+    expect(res.body).toEqual({ statusCode: 414, error: 'Uri Too Long', message: 'A path parameter is longer than 100 characters' });
   });
 
   it('refuses a malformed percent-encoding in the path with 400 and a message that does not quote it', async () => {
@@ -165,6 +169,37 @@ describe('content types and URLs the router refuses', () => {
     expect(res.status).toBe(400);
     expect(res.text).not.toContain('%E0');
   });
+});
+
+describe('JSON bodies as clients write them', () => {
+  it('takes a body that starts with a UTF-8 byte-order mark (.NET and PowerShell writers send one)', async () => {
+    const res = await api()
+      .post('/api/messages')
+      .set({ Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' })
+      .serialize((bytes: Buffer) => bytes as unknown as string) // the bytes as they are (superagent would JSON-encode a Buffer)
+      .send(Buffer.from(`\uFEFF${JSON.stringify({ message: 'with a BOM', handle: bob.handle })}`));
+
+    expect(res.body).toMatchObject({ message: 'with a BOM' });
+    expect(res.status).toBe(200);
+  });
+
+  it.each([' ', '\n\t ', 'x'])('refuses the body %j with 400 (not a JSON object)', async (raw) => {
+    const res = await post(raw);
+
+    expect(res.status).toBe(400);
+  });
+});
+
+describe('paths as Express took them', () => {
+  it.each(['/api/message_groups/', '/API/Message_Groups', '/api/message_groups?limit=2'])(
+    'routes %s as /api/message_groups',
+    async (path) => {
+      const res = await api().get(path).set('Authorization', `Bearer ${token}`);
+
+      expect(res.status).toBe(200);
+      expect(Array.isArray(res.body)).toBe(true);
+    },
+  );
 });
 
 describe('messages that only look like text', () => {

@@ -130,15 +130,16 @@ export class ApiExceptionFilter implements ExceptionFilter {
 const BODY_ERRORS: Record<string, string> = {
   'entity.too.large': 'Request body is larger than 64 KB',
   FST_ERR_CTP_BODY_TOO_LARGE: 'Request body is larger than 64 KB',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'Request bodies must be application/json',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'Request bodies must be JSON (application/json) or a form',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'Request body length does not match its Content-Length',
   FST_ERR_BAD_URL: 'Malformed URL',
-  FST_ERR_MAX_PARAM_LENGTH: 'A path segment is longer than 100 characters',
+  FST_ERR_MAX_PARAM_LENGTH: 'A path parameter is longer than 100 characters',
   'entity.parse.failed': 'Malformed JSON body',
   'parameters.too.many': 'Too many parameters in the request body',
   'entity.too.deep': 'JSON body nested too deeply',
   'encoding.unsupported': 'Compressed request bodies are not accepted',
-  'charset.unsupported': 'JSON bodies must be UTF-8',
+  'json.charset.unsupported': 'JSON bodies must be UTF-8',
+  'form.charset.unsupported': 'Form bodies must be UTF-8',
 };
 
 /**

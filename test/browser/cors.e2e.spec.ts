@@ -173,6 +173,14 @@ describe('the preflight answer', () => {
     expect(res.headers['access-control-max-age']).toBe('600');
   });
 
+  it('answers an OPTIONS request that is no preflight (no Origin or no method) without an error', async () => {
+    const bare = await request(stack.app.getHttpServer()).options('/api/messages');
+    const noMethod = await request(stack.app.getHttpServer()).options('/api/messages').set({ Origin: allowedOrigin });
+
+    expect(bare.status).toBe(204);
+    expect(noMethod.status).toBe(204);
+  });
+
   it('exposes X-Next-Cursor and Retry-After on answers', async () => {
     const res = await request(stack.app.getHttpServer())
       .get('/api/message_groups')

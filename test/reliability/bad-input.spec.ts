@@ -278,7 +278,7 @@ describe('path parameters', () => {
       }),
       ([seg], res) => {
         if (seg.toLowerCase() === group) expect(res.status).toBe(200);
-        // 414: a path segment over the router's 100 characters (Fastify's maxParamLength), refused before any route runs.
+        // 414: a path parameter over the router's 100 characters (Fastify's maxParamLength), refused before any route runs.
         else expect([400, 404, 414]).toContain(res.status);
       },
     );
