@@ -4,6 +4,7 @@ import {
   ApiBody,
   ApiNotFoundResponse,
   ApiOkResponse,
+  ApiParam,
   ApiResponse,
   ApiTags,
   ApiUnauthorizedResponse,
@@ -13,7 +14,7 @@ import type { FastifyReply } from 'fastify';
 import { CurrentUser } from '../auth/current-user.decorator.js';
 import type { User } from '../users/user.entity.js';
 import { MarkReadDto } from './dto/mark-read.dto.js';
-import { MessageGroupUuidParam } from './dto/message-group-uuid.param.js';
+import { ConversationIdPipe } from './conversation-id.pipe.js';
 import { MessageGroupView, ReadMarkView } from './dto/message.views.js';
 import { PageQueryDto } from './dto/page-query.dto.js';
 import { MessagesService } from './messages.service.js';
@@ -41,6 +42,7 @@ export class MessageGroupsController {
   }
 
   @Post(':message_group_uuid/read')
+  @ApiParam({ name: 'message_group_uuid', format: 'uuid' })
   @HttpCode(200)
   @ApiBody({ type: MarkReadDto, required: false })
   @ApiOkResponse({
@@ -50,7 +52,11 @@ export class MessageGroupsController {
   @ApiResponse({ status: 400, description: 'Bad uuid, or a body that is not a JSON object' })
   @ApiNotFoundResponse({ description: 'No such conversation, or the caller is not a member' })
   @ApiUnprocessableEntityResponse({ description: 'up_to is not a timestamp (`up_to_invalid`)' })
-  markRead(@CurrentUser() user: User, @Param() params: MessageGroupUuidParam, @Body() body: MarkReadDto): Promise<ReadMarkView> {
-    return this.messages.markRead(user, params.message_group_uuid, body.up_to);
+  markRead(
+    @CurrentUser() user: User,
+    @Param('message_group_uuid', ConversationIdPipe) conversationId: string,
+    @Body() body: MarkReadDto,
+  ): Promise<ReadMarkView> {
+    return this.messages.markRead(user, conversationId, body.up_to);
   }
 }

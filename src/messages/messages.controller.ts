@@ -5,6 +5,7 @@ import {
   ApiHeader,
   ApiNotFoundResponse,
   ApiOkResponse,
+  ApiParam,
   ApiResponse,
   ApiTags,
   ApiUnauthorizedResponse,
@@ -17,7 +18,7 @@ import { CreateMessageDto } from './dto/create-message.dto.js';
 import { CreatedMessageView, MessageView } from './dto/message.views.js';
 import { IdempotencyKey } from './idempotency-key.decorator.js';
 import { PageQueryDto } from './dto/page-query.dto.js';
-import { MessageGroupUuidParam } from './dto/message-group-uuid.param.js';
+import { ConversationIdPipe } from './conversation-id.pipe.js';
 import { RATE_LIMIT_POLICIES } from '../rate-limit/rate-limit.policies.js';
 import { RateLimited } from '../rate-limit/rate-limited.decorator.js';
 import { MessagesService } from './messages.service.js';
@@ -33,6 +34,7 @@ export class MessagesController {
   constructor(private readonly messages: MessagesService) {}
 
   @Get(':message_group_uuid')
+  @ApiParam({ name: 'message_group_uuid', format: 'uuid' })
   @ApiOkResponse({
     type: [MessageView],
     headers: NEXT_CURSOR_HEADER,
@@ -42,11 +44,11 @@ export class MessagesController {
   @ApiNotFoundResponse({ description: 'No such conversation, or the caller is not a member' })
   async list(
     @CurrentUser() user: User,
-    @Param() params: MessageGroupUuidParam,
+    @Param('message_group_uuid', ConversationIdPipe) conversationId: string,
     @Query() query: PageQueryDto,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<MessageView[]> {
-    return withNextCursor(reply, await this.messages.listMessages(user, params.message_group_uuid, query));
+    return withNextCursor(reply, await this.messages.listMessages(user, conversationId, query));
   }
 
   @Post()
