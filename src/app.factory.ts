@@ -43,7 +43,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     routerOptions: { ignoreTrailingSlash: true, caseSensitive: false },
     // While closing, requests on open connections are still served (Fastify would answer a bare 503).
     return503OnClosing: false,
-    // The router's own refusals (a malformed URL, a path segment over 100 characters) come before
+    // The router's own refusals (a malformed URL, a path parameter over 100 characters) come before
     // any hook or filter: answered here in the API's error shape.
     frameworkErrors: (error: FastifyError, _req: FastifyRequest, reply: FastifyReply) => {
       const answer = routerErrorAnswer(error);
@@ -142,10 +142,8 @@ function charsetOf(req: BodyRequest): string {
   return match ? match[1].toLowerCase() : 'utf-8';
 }
 
-function refuseCharsetOtherThanUtf8(req: BodyRequest, type: 'json' | 'form'): void {
-  const charset = charsetOf(req);
-  // The depth is read from UTF-8 bytes; another charset (utf-7, utf-16) would hide the brackets.
-  if (charset !== 'utf-8') throw bodyRefusal(415, `${type}.charset.unsupported`, `unsupported charset ${charset}`);
+function unsupportedCharset(type: 'json' | 'form', charset: string): Error {
+  return bodyRefusal(415, `${type}.charset.unsupported`, `unsupported charset ${charset}`);
 }
 
 /** JSON's white space (RFC 8259): space, tab, line feed, carriage return. */
@@ -157,10 +155,12 @@ const JSON_WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
  */
 function parseJsonBody(req: BodyRequest, body: Buffer): unknown {
   refuseEncoded(req);
-  refuseCharsetOtherThanUtf8(req, 'json');
-  if (body.length === 0) return {};
+  const charset = charsetOf(req);
+  // The depth is read from UTF-8 bytes; another charset (utf-7, utf-16) would hide the brackets.
+  if (charset !== 'utf-8') throw unsupportedCharset('json', charset);
   // A byte-order mark (some .NET and PowerShell writers send one) is not part of the JSON.
   const text = body.toString('utf8').replace(/^\uFEFF/, '');
+  if (text.length === 0) return {};
   let at = 0;
   while (at < text.length && JSON_WHITESPACE.has(text.charCodeAt(at))) at++;
   const first = text[at];
@@ -173,11 +173,15 @@ function parseJsonBody(req: BodyRequest, body: Buffer): unknown {
   }
 }
 
-/** Form bodies (`message=…&handle=…`): UTF-8, not compressed, at most MAX_FORM_FIELDS fields; values are strings. */
+/**
+ * Form bodies (`message=…&handle=…`): UTF-8 or ISO-8859-1 (as Express read them), not compressed, at
+ * most MAX_FORM_FIELDS fields; values are strings.
+ */
 function parseFormBody(req: BodyRequest, body: Buffer): unknown {
   refuseEncoded(req);
-  refuseCharsetOtherThanUtf8(req, 'form');
-  const text = body.toString('utf8');
+  const charset = charsetOf(req);
+  if (charset !== 'utf-8' && charset !== 'iso-8859-1') throw unsupportedCharset('form', charset);
+  const text = body.toString(charset === 'utf-8' ? 'utf8' : 'latin1');
   if (text.split('&').length > MAX_FORM_FIELDS) throw bodyRefusal(413, 'parameters.too.many', 'too many parameters');
   return { ...parseForm(text, '&', '=', { maxKeys: 0 }) };
 }

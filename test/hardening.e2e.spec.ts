@@ -190,6 +190,30 @@ describe('JSON bodies as clients write them', () => {
   });
 });
 
+describe('form bodies as Express took them', () => {
+  it('takes a form in ISO-8859-1', async () => {
+    const res = await api()
+      .post('/api/messages')
+      .set({ Authorization: `Bearer ${token}`, 'Content-Type': 'application/x-www-form-urlencoded; charset=iso-8859-1' })
+      .serialize((bytes: Buffer) => bytes as unknown as string)
+      .send(Buffer.from(`message=caf\u00e9&handle=${bob.handle}`, 'latin1'));
+
+    expect(res.body).toMatchObject({ message: 'caf\u00e9' });
+    expect(res.status).toBe(200);
+  });
+
+  it('refuses a form in another charset with 415', async () => {
+    const res = await api()
+      .post('/api/messages')
+      .set({ Authorization: `Bearer ${token}`, 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-16' })
+      .serialize((bytes: Buffer) => bytes as unknown as string)
+      .send(Buffer.from(`message=hi&handle=${bob.handle}`, 'utf16le'));
+
+    expect(res.status).toBe(415);
+    expect(res.body.message).toBe('Form bodies must be UTF-8 or ISO-8859-1');
+  });
+});
+
 describe('paths as Express took them', () => {
   it.each(['/api/message_groups/', '/API/Message_Groups', '/api/message_groups?limit=2'])(
     'routes %s as /api/message_groups',

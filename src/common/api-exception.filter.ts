@@ -139,7 +139,7 @@ const BODY_ERRORS: Record<string, string> = {
   'entity.too.deep': 'JSON body nested too deeply',
   'encoding.unsupported': 'Compressed request bodies are not accepted',
   'json.charset.unsupported': 'JSON bodies must be UTF-8',
-  'form.charset.unsupported': 'Form bodies must be UTF-8',
+  'form.charset.unsupported': 'Form bodies must be UTF-8 or ISO-8859-1',
 };
 
 /**
@@ -161,7 +161,7 @@ function bodyParserError(exception: unknown): ApiError | undefined {
 
 /**
  * The answer to an error Fastify's router reports before any route, filter or hook runs (a
- * malformed URL, a path segment over the router's limit): our JSON shape, without its text (which
+ * malformed URL, a path parameter over the router's limit): our JSON shape, without its text (which
  * quotes the URL). Set as Fastify's `frameworkErrors` (app.factory.ts).
  */
 export function routerErrorAnswer(error: unknown): ApiError {
