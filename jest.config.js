@@ -1,5 +1,7 @@
 /** Jest in ESM mode (NestJS 12 ships ES modules); run through `node --experimental-vm-modules`. */
-const ESM_REQUIRED_BY_CJS = '/node_modules/(@fastify/static/node_modules/)?content-disposition/.+\\.js$';
+
+/** content-disposition, an ES module that @fastify/static requires (see transform). */
+const CONTENT_DISPOSITION = '(@fastify/static/node_modules/)?content-disposition/';
 
 export default {
   testEnvironment: 'node',
@@ -10,9 +12,12 @@ export default {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: { ignoreCodes: [151002] } }],
     // @fastify/static (the Swagger UI's assets) requires content-disposition, an ES module: Node 20
     // loads it with require(esm), Jest (before Node 24.9) only once it is compiled to CommonJS.
-    [ESM_REQUIRED_BY_CJS]: ['ts-jest', { useESM: false, tsconfig: { allowJs: true, module: 'commonjs', target: 'es2022' } }],
+    [`/node_modules/${CONTENT_DISPOSITION}.+\\.js$`]: [
+      'ts-jest',
+      { useESM: false, tsconfig: { allowJs: true, module: 'commonjs', target: 'es2022' } },
+    ],
   },
-  transformIgnorePatterns: ['/node_modules/(?!(@fastify/static/node_modules/)?content-disposition/)'],
+  transformIgnorePatterns: [`/node_modules/(?!${CONTENT_DISPOSITION})`],
   testMatch: [
     '<rootDir>/src/**/*.spec.ts',
     '<rootDir>/scripts/**/*.spec.ts',

@@ -7,7 +7,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import { parse as parseForm } from 'node:querystring';
 import { AppModule } from './app.module.js';
-import { routerErrorAnswer } from './common/api-exception.filter.js';
+import { BODY_TOO_LARGE, routerErrorAnswer } from './common/api-exception.filter.js';
 import { jsonNestingDepth } from './common/json-depth.js';
 import { TIMEOUTS } from './common/timeouts.js';
 import type { AppConfig } from './config/config.js';
@@ -17,7 +17,7 @@ export interface CreateAppOptions {
 }
 
 /** Bodies larger than this are refused with 413 (a message is at most 1024 characters). */
-export const MAX_BODY_BYTES = 64 * 1024;
+const MAX_BODY_BYTES = 64 * 1024;
 /** A request body is one flat object; deeper nesting is refused before it is parsed. */
 export const MAX_BODY_DEPTH = 16;
 /** A form body with more fields than this is refused with 413. */
@@ -67,8 +67,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     });
   }
   const fastify = app.getHttpAdapter().getInstance();
-  fastify.addHook('onRequest', securityHeaders);
-  fastify.addHook('onRequest', refuseDeclaredOversizeBody);
+  fastify.addHook('onRequest', onRequest);
   // Only JSON and form bodies are read (on POST; GET bodies are not); any other content type is a 415 (Fastify's own refusal).
   fastify.removeAllContentTypeParsers();
   // A parser's throw is its refusal (Nest passes it on); what it returns is the body.
@@ -92,7 +91,7 @@ export function fitServerTimeouts(server: Server): void {
   server.on('checkContinue', (req, res) => {
     if (Number(req.headers['content-length']) > MAX_BODY_BYTES) {
       res.writeHead(413, { 'Content-Type': 'application/json; charset=utf-8', Connection: 'close' });
-      res.end(JSON.stringify({ statusCode: 413, error: 'Payload Too Large', message: 'Request body is larger than 64 KB' }));
+      res.end(JSON.stringify({ statusCode: 413, error: 'Payload Too Large', message: BODY_TOO_LARGE }));
       return;
     }
     res.writeContinue();
@@ -108,21 +107,22 @@ function bodyRefusal(status: number, type: string, message: string): Error {
   return Object.assign(new Error(message), { status, statusCode: status, expose: true, type });
 }
 
-/** A declared Content-Length over the limit is refused at once, and the connection closed, before the body is read. */
-async function refuseDeclaredOversizeBody(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+/**
+ * Every request, first: the security headers, then a declared Content-Length over the limit is
+ * refused at once, and the connection closed, before the body is read.
+ */
+function onRequest(req: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void): void {
+  setSecurityHeaders(reply);
   if (Number(req.headers['content-length']) > MAX_BODY_BYTES) {
     reply.header('Connection', 'close');
-    throw bodyRefusal(413, 'entity.too.large', 'request entity too large');
+    return done(bodyRefusal(413, 'entity.too.large', 'request entity too large'));
   }
+  done();
 }
 
 /** Private answers are never cached or sniffed as another content type. */
 function setSecurityHeaders(reply: FastifyReply): FastifyReply {
   return reply.header('X-Content-Type-Options', 'nosniff').header('Cache-Control', 'no-store');
-}
-
-async function securityHeaders(_req: FastifyRequest, reply: FastifyReply): Promise<void> {
-  setSecurityHeaders(reply);
 }
 
 /** What the body parsers read of a request. */
@@ -146,9 +146,6 @@ function unsupportedCharset(type: 'json' | 'form', charset: string): Error {
   return bodyRefusal(415, `${type}.charset.unsupported`, `unsupported charset ${charset}`);
 }
 
-/** JSON's white space (RFC 8259): space, tab, line feed, carriage return. */
-const JSON_WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
-
 /**
  * JSON bodies: UTF-8, not compressed, an object or an array at the top (an empty body is `{}`),
  * nested at most MAX_BODY_DEPTH deep (checked on the bytes, before JSON.parse recurses).
@@ -161,11 +158,10 @@ function parseJsonBody(req: BodyRequest, body: Buffer): unknown {
   // A byte-order mark (some .NET and PowerShell writers send one) is not part of the JSON.
   const text = body.toString('utf8').replace(/^\uFEFF/, '');
   if (text.length === 0) return {};
-  let at = 0;
-  while (at < text.length && JSON_WHITESPACE.has(text.charCodeAt(at))) at++;
-  const first = text[at];
-  if (first !== '{' && first !== '[') throw bodyRefusal(400, 'entity.parse.failed', 'JSON body must be an object or an array');
-  if (jsonNestingDepth(body) > MAX_BODY_DEPTH) throw bodyRefusal(400, 'entity.too.deep', 'JSON nested too deeply');
+  const depth = jsonNestingDepth(body);
+  // Depth 0: no object or array at all (a bare string, number or literal, white space, or no JSON).
+  if (depth === 0) throw bodyRefusal(400, 'entity.parse.failed', 'JSON body must be an object or an array');
+  if (depth > MAX_BODY_DEPTH) throw bodyRefusal(400, 'entity.too.deep', 'JSON nested too deeply');
   try {
     return JSON.parse(text) as unknown;
   } catch {

@@ -127,9 +127,11 @@ export class ApiExceptionFilter implements ExceptionFilter {
  * Messages for the body parsers' refusals by type (app.factory.ts) and for Fastify's own by code
  * (its texts quote the URL); any other gets a generic one.
  */
+export const BODY_TOO_LARGE = 'Request body is larger than 64 KB';
+
 const BODY_ERRORS: Record<string, string> = {
-  'entity.too.large': 'Request body is larger than 64 KB',
-  FST_ERR_CTP_BODY_TOO_LARGE: 'Request body is larger than 64 KB',
+  'entity.too.large': BODY_TOO_LARGE,
+  FST_ERR_CTP_BODY_TOO_LARGE: BODY_TOO_LARGE,
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'Request bodies must be JSON (application/json) or a form',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'Request body length does not match its Content-Length',
   FST_ERR_BAD_URL: 'Malformed URL',

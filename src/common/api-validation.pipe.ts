@@ -54,10 +54,15 @@ export class ApiValidationPipe extends ValidationPipe {
       return await super.transform(value, metadata);
     } catch (error) {
       if (!(error instanceof InvalidInput)) throw error;
-      if (!body) throw new BadRequestException({ error: 'Bad Request', message: 'Invalid request parameters', errors: error.codes });
+      if (!body) throw invalidParameters(error.codes);
       throw unprocessable((metadata.metatype as DescribedDto | undefined)?.describes ?? 'request body', error.codes);
     }
   }
+}
+
+/** The 400 of invalid query values or path parameters, every code at once. */
+export function invalidParameters(errors: string[]): BadRequestException {
+  return new BadRequestException({ error: 'Bad Request', message: 'Invalid request parameters', errors });
 }
 
 /** The 422 of invalid body fields, every code at once. */

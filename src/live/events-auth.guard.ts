@@ -4,7 +4,9 @@ import { CognitoAuthGuard } from '../auth/cognito-auth.guard.js';
 import type { AuthenticatedRequest } from '../auth/current-user.decorator.js';
 import { isTicketShaped, StreamTicketStore, type StreamCaller } from './stream-tickets.js';
 
-export type StreamRequest = FastifyRequest & { streamCaller?: StreamCaller };
+export type StreamRequest = FastifyRequest<{ Querystring: { ticket?: unknown; last_event_id?: unknown } }> & {
+  streamCaller?: StreamCaller;
+};
 
 /**
  * GET /api/events takes `Authorization: Bearer <access token>` (checked as on every route), or,
@@ -19,7 +21,7 @@ export class EventsAuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<StreamRequest & AuthenticatedRequest>();
-    const ticket = (request.query as Record<string, unknown>).ticket;
+    const ticket = request.query.ticket;
     if (request.headers.authorization !== undefined || ticket === undefined) {
       await this.bearer.authenticate(request);
       request.streamCaller = { user_uuid: request.user.uuid, expiresAt: request.tokenExpiresAt! };

@@ -94,7 +94,7 @@ export class EventsController {
     @Res({ passthrough: true }) reply: FastifyReply,
     @SseSignal() signal: AbortSignal,
   ): Promise<Observable<MessageEvent>> {
-    const position = lastEventPosition(request.headers['last-event-id'], (request.query as Record<string, unknown>).last_event_id);
+    const position = lastEventPosition(request.headers['last-event-id'], request.query.last_event_id);
     return this.streams.open(request.streamCaller!, position, reply.raw, signal);
   }
 

@@ -1,4 +1,5 @@
-import { BadRequestException, Injectable, type PipeTransform } from '@nestjs/common';
+import { Injectable, type PipeTransform } from '@nestjs/common';
+import { invalidParameters } from '../common/api-validation.pipe.js';
 import { UUID_PATTERN } from '../common/uuid.js';
 
 /**
@@ -11,6 +12,6 @@ import { UUID_PATTERN } from '../common/uuid.js';
 export class ConversationIdPipe implements PipeTransform<unknown, string> {
   transform(value: unknown): string {
     if (typeof value === 'string' && UUID_PATTERN.test(value)) return value.toLowerCase();
-    throw new BadRequestException({ error: 'Bad Request', message: 'Invalid request parameters', errors: ['message_group_uuid_invalid'] });
+    throw invalidParameters(['message_group_uuid_invalid']);
   }
 }
