@@ -170,8 +170,9 @@ function parseJsonBody(req: BodyRequest, body: Buffer): unknown {
 }
 
 /**
- * Form bodies (`message=…&handle=…`): UTF-8 or ISO-8859-1 (as Express read them), not compressed, at
- * most MAX_FORM_FIELDS fields; values are strings.
+ * Form bodies (`message=…&handle=…`): UTF-8 or ISO-8859-1, not compressed, at most MAX_FORM_FIELDS
+ * fields; values are strings. Percent escapes are read as UTF-8 in either charset (Express read an
+ * ISO-8859-1 form's `%E9` as `é`; this reads it as U+FFFD): raw ISO-8859-1 bytes are read as such.
  */
 function parseFormBody(req: BodyRequest, body: Buffer): unknown {
   refuseEncoded(req);

@@ -66,7 +66,7 @@ export function isDependencyUnavailable(error: unknown, depth = 0): boolean {
 
 /**
  * Maps everything thrown by a request to the JSON error shape: Nest's HTTP exceptions as they are,
- * body-parser errors (malformed JSON 400, oversized 413), dependency failures 503, a lost race on a
+ * the body parsers' and Fastify's refusals (malformed JSON 400, oversized 413, other media 415), dependency failures 503, a lost race on a
  * conditional write 409, AWS's AccessDenied 500 (logged as the deployment fault it is), anything
  * else 500. Never a stack trace in a response.
  */

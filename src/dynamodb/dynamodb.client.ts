@@ -11,7 +11,8 @@ import type { AppConfig } from '../config/config.js';
  * (that resolution was about a fifth of a list page's CPU; README, "CPU per list page"). Sends with
  * options, as ElectroDB's are, are never cached, and each one empties the whole cache (the SDK's
  * rule): under mixed traffic a list page after an ElectroDB call resolves its stack once more. The
- * cache keys on the command class only: middleware on a command object of its own is not run.
+ * cache keys on the command class only: middleware on a command object of its own is not run (the
+ * first object's, if it had any, is built into the cached stack and runs for every later send of the class).
  * Whoever changes the client's middleware or request handler after it has sent calls `resetMiddlewareCache`.
  */
 export function createDynamoDbClient(config: Pick<AppConfig, 'aws' | 'dynamodb'>): DynamoDBClient {

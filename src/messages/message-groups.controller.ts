@@ -12,6 +12,7 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CurrentUser } from '../auth/current-user.decorator.js';
+import { BODY_TOO_LARGE_RESPONSE, PATH_PARAMETER_TOO_LONG, UNSUPPORTED_BODY } from '../common/api-responses.js';
 import type { User } from '../users/user.entity.js';
 import { MarkReadDto } from './dto/mark-read.dto.js';
 import { ConversationIdPipe } from './conversation-id.pipe.js';
@@ -50,6 +51,9 @@ export class MessageGroupsController {
     description: 'The caller read up to up_to (default: the newest message); the marker only moves forward',
   })
   @ApiResponse({ status: 400, description: 'Bad uuid, or a body that is not a JSON object' })
+  @ApiResponse(BODY_TOO_LARGE_RESPONSE)
+  @ApiResponse(PATH_PARAMETER_TOO_LONG)
+  @ApiResponse(UNSUPPORTED_BODY)
   @ApiNotFoundResponse({ description: 'No such conversation, or the caller is not a member' })
   @ApiUnprocessableEntityResponse({ description: 'up_to is not a timestamp (`up_to_invalid`)' })
   markRead(

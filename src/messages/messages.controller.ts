@@ -13,6 +13,7 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CurrentUser } from '../auth/current-user.decorator.js';
+import { BODY_TOO_LARGE_RESPONSE, PATH_PARAMETER_TOO_LONG, UNSUPPORTED_BODY } from '../common/api-responses.js';
 import type { User } from '../users/user.entity.js';
 import { CreateMessageDto } from './dto/create-message.dto.js';
 import { CreatedMessageView, MessageView } from './dto/message.views.js';
@@ -42,6 +43,7 @@ export class MessagesController {
   })
   @ApiResponse({ status: 400, description: 'Bad limit, cursor or uuid' })
   @ApiNotFoundResponse({ description: 'No such conversation, or the caller is not a member' })
+  @ApiResponse(PATH_PARAMETER_TOO_LONG)
   async list(
     @CurrentUser() user: User,
     @Param('message_group_uuid', ConversationIdPipe) conversationId: string,
@@ -70,7 +72,8 @@ export class MessagesController {
     status: 409,
     description: 'A rare race (retries with one Idempotency-Key taking it from each other, or a microsecond hot spot): try again',
   })
-  @ApiResponse({ status: 413, description: 'Body over 64 KB' })
+  @ApiResponse(BODY_TOO_LARGE_RESPONSE)
+  @ApiResponse(UNSUPPORTED_BODY)
   @ApiResponse({ status: 429, description: 'Over the rate limit of messages or of new conversations (`rate_limited`); see Retry-After' })
   @ApiUnprocessableEntityResponse({
     description: 'Invalid fields: every code in `errors`; or an Idempotency-Key reused for another request (`idempotency_key_reused`)',

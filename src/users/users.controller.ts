@@ -6,6 +6,7 @@ import { RateLimited } from '../rate-limit/rate-limited.decorator.js';
 import { ShortProfileDto } from './dto/short-profile.dto.js';
 import { UserHandleParam } from './dto/user-handle.param.js';
 import { UsersService } from './users.service.js';
+import { PATH_PARAMETER_TOO_LONG } from '../common/api-responses.js';
 
 @ApiTags('users')
 @Controller('users')
@@ -18,6 +19,7 @@ export class UsersController {
   @ApiOkResponse({ type: ShortProfileDto })
   @ApiBadRequestResponse({ description: 'Not a handle (`handle_invalid`)' })
   @ApiNotFoundResponse({ description: 'No user with that handle (compared ignoring case)' })
+  @ApiResponse(PATH_PARAMETER_TOO_LONG)
   @ApiResponse({ status: 429, description: 'Over the per-address rate limit (`rate_limited`); see Retry-After' })
   async short(@Param() { handle }: UserHandleParam): Promise<ShortProfileDto> {
     const profile = await this.users.findShortByHandle(handle);
